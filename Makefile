@@ -1,0 +1,33 @@
+# Two entry points (see README): `make verify` runs the main job, `make test` the test suite.
+# Both create and reuse .venv; HARNESS_DATA_DIR defaults to ../shared/data when present.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HARNESS_DATA_DIR ?= $(abspath ../shared/data)
+export HARNESS_STORE ?= $(abspath .harness-store)
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: venv verify test bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+verify: $(STAMP)
+	$(BIN)/harness verify --tier tiny
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+bench: $(STAMP)
+	$(BIN)/asv run --python=same --quick --show-stderr
+
+clean:
+	rm -rf $(VENV) .harness-store

@@ -1,0 +1,53 @@
+"""``harness extract``: representations of tasks under a model, into the run store."""
+
+import time
+
+from ._common import add_data_dir, add_store
+
+DEFAULT_TASKS = ("pos", "dep", "ps-role", "ps-fxn", "trec-50")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "extract", help="extract all-layer representations of tasks into the run store")
+    parser.add_argument("--model", default="minilm-l6", help="registry name, directory or hub id")
+    parser.add_argument("--tasks", nargs="+", default=list(DEFAULT_TASKS), help="task names")
+    parser.add_argument("--splits", nargs="+", default=["train", "test"])
+    parser.add_argument("--layers", nargs="+", type=int, default=None,
+                        help="hidden-state indices (0 = embeddings; default all)")
+    parser.add_argument("--max-train-sentences", type=int, default=None)
+    parser.add_argument("--max-test-sentences", type=int, default=None)
+    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32")
+    parser.add_argument("--batch-size", type=int, default=32)
+    add_data_dir(parser)
+    add_store(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    from ..data import load_task
+    from ..models import load_model
+    from ..representations import get_representations
+    from ..store import RunStore
+
+    store = RunStore(args.store)
+    model = load_model(args.model)
+    caps = {"max_train_sentences": args.max_train_sentences,
+            "max_test_sentences": args.max_test_sentences}
+    rows = []
+    for task in args.tasks:
+        data = load_task(task, args.data_dir, **caps)
+        for split in args.splits:
+            started = time.perf_counter()
+            art = get_representations(data, model, split, layers=args.layers, dtype=args.dtype,
+                                      batch_size=args.batch_size, data_options=caps, store=store)
+            first = art.array(art.array_names()[0])
+            n_layers = sum(n.startswith("layer") for n in art.array_names())
+            rows.append((task, split, first.shape[0], len(data.labels), n_layers, first.shape[1],
+                         art.meta["extract"]["seconds"], time.perf_counter() - started, art.key))
+    print(f"{'task':8s} {'split':5s} {'examples':>8s} {'labels':>6s} {'layers':>6s} {'dim':>5s} "
+          f"{'extract_s':>9s} {'wall_s':>7s}  key")
+    for r in rows:
+        print(f"{r[0]:8s} {r[1]:5s} {r[2]:8d} {r[3]:6d} {r[4]:6d} {r[5]:5d} {r[6]:9.1f} "
+              f"{r[7]:7.1f}  {r[8]}")
+    return 0

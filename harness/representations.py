@@ -1,0 +1,84 @@
+"""Representations of a task under a model, computed once and kept in the run store.
+
+:func:`get_representations` is the one door: it builds the full configuration (task
+and its data options, model and its weights fingerprint, split, layers, dtype, max
+length, the code version of data loading, encoding and pooling), returns the stored
+artifact when present and extracts it otherwise.
+"""
+
+import logging
+import time
+
+import numpy as np
+
+from . import encoding, extract, pooling
+from .store import RunStore, code_version
+
+logger = logging.getLogger(__name__)
+
+
+def _code_version():
+    from . import data as data_pkg
+
+    modules = [encoding, pooling, extract]
+    modules += [m for m in (getattr(data_pkg, n, None) for n in ("ud", "streusle", "trec"))
+                if m is not None]
+    return code_version(*modules)
+
+
+def representation_config(task, model, split, layers, *, dtype="float32", max_length=None,
+                          data_options=None, snapshot=None):
+    """The configuration that keys a representation artifact."""
+    return {
+        "artifact": "representations",
+        "task": task,
+        "data_options": dict(sorted((data_options or {}).items())),
+        "model": model.spec.name,
+        "model_fingerprint": model.fingerprint,
+        "snapshot": snapshot,
+        "split": split,
+        "layers": list(layers),
+        "dtype": dtype,
+        "max_length": max_length,
+        "code": _code_version(),
+    }
+
+
+def get_representations(task_data, model, split, *, layers=None, dtype="float32",
+                        max_length=None, batch_size=32, data_options=None, store=None,
+                        snapshot=None, progress=True):
+    """Stored or freshly extracted representations of ``task_data``'s ``split``.
+
+    Returns
+    -------
+    harness.store.Artifact
+        Arrays ``layer<k>`` of shape ``(n_examples, dim)`` and ``labels`` (unicode), and
+        ``meta`` with the extraction statistics.
+    """
+    store = store or RunStore()
+    layers = extract.resolve_layers(layers, model.n_layers)
+    config = representation_config(task_data.name, model, split, layers, dtype=dtype,
+                                   max_length=max_length, data_options=data_options,
+                                   snapshot=snapshot)
+    found = store.get(config)
+    if found is not None:
+        return found
+    part = task_data.split(split)
+    dim = extract.output_dim(model.hidden_size, task_data.kind)
+    with store.writer(config, kind="representations") as writer:
+        out = {layer: writer.create_array(f"layer{layer}", (len(part), dim), np.dtype(dtype))
+               for layer in layers}
+        started = time.perf_counter()
+        result = extract.extract_split(model.model, model.tokenizer, part, task_data.kind,
+                                       layers=layers, batch_size=batch_size,
+                                       max_length=max_length, out=out, dtype=dtype,
+                                       progress=progress,
+                                       desc=f"{model.spec.name}/{task_data.name}/{split}")
+        for layer in layers:
+            out[layer].flush()
+        del out
+        writer.save_array("labels", np.asarray(part.labels, dtype=str))
+        writer.meta.update({"extract": result["_stats"], "kind": task_data.kind,
+                            "label_inventory": list(task_data.labels)})
+        writer.timings["extract_s"] = time.perf_counter() - started
+    return writer.artifact
