@@ -1,0 +1,399 @@
+"""Fine-tuning with representation snapshots, resumable and deterministic.
+
+The paper's protocol (section 3 and FINDINGS.md section 1): AdamW, learning rate 3e-4,
+linear schedule with 10 % warm-up, batches of 32 sentences, 10 epochs (3 for BERT-base),
+word vectors = mean of subwords, a linear head per task kind:
+
+* token (POS, PS-role, PS-fxn): a classifier over the target word's vector; the loss is
+  taken on the labelled words only;
+* pair (DEP): a classifier over concat(head vector, modifier vector);
+* sentence (TREC): a classifier over the ``[CLS]`` vector.
+
+What the paper leaves unstated gets a documented default in :class:`FinetuneConfig`.
+
+Snapshots: at update 0 (the original model), every ``snapshot_every`` updates and after
+the last update, the train and test representations of the chosen layers go into the run
+store (one artifact per snapshot and split), with the head's test accuracy and the mean
+training loss since the previous snapshot. A checkpoint (model, head, optimiser,
+scheduler, RNG states, position) is written atomically every ``checkpoint_every``
+updates; a killed run started again with the same configuration resumes from it and
+ends with the same artifacts as an uninterrupted run (CPU, same seed).
+"""
+
+import dataclasses
+import io
+import json
+import logging
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import encoding, extract, pooling
+from .store import RunStore, atomic_write_bytes, code_version, environment
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Everything that determines a fine-tuning run (and so its store key).
+
+    Parameters
+    ----------
+    model, task : str
+        Registry names (or a model directory / hub id).
+    seed : int, default=0
+        Seeds Python, NumPy and torch (initialisation of the head, dropout, shuffling).
+    learning_rate : float, default=3e-4
+        The paper's value.
+    batch_size : int, default=32
+        Sentences per update (the paper's 32); only sentences holding a target count.
+    epochs : int or None, default=None
+        None = the paper's value for the model (10; 3 for BERT-base).
+    max_updates : int or None
+        Stop after this many updates (for smoke runs); None = all epochs.
+    warmup_fraction : float, default=0.1
+        Linear warm-up over the first 10 % of updates, then linear decay to 0.
+    weight_decay : float, default=0.01
+        Not stated in the paper; 0.01 is the common BERT fine-tuning value. Not applied to
+        biases and LayerNorm weights.
+    dropout : float or None, default=None
+        None = the model's own dropout (0.1 for BERT); also used before the head.
+    max_grad_norm : float or None, default=1.0
+        Gradient clipping (not stated in the paper; the common BERT value).
+    max_length : int or None, default=None
+        Subwords per window; None = the model's limit (512). Longer sentences are split
+        into windows of whole words (see :mod:`harness.encoding`).
+    snapshot_every : int, default=5
+        Updates between snapshots (the paper's 5).
+    snapshot_layers : tuple of int or None
+        Hidden-state indices to snapshot (None = all, 0 = embeddings).
+    snapshot_splits : tuple of str, default=("train", "test")
+    snapshot_dtype : {"float32", "float16"}
+        float16 halves the store size; distances then carry ~1e-3 relative rounding.
+    checkpoint_every : int or None
+        Updates between resumable checkpoints; None = at every snapshot.
+    data_options : dict
+        Passed to :func:`harness.data.load_task` (e.g. sentence caps for the tiny tier).
+    """
+
+    model: str = "minilm-l6"
+    task: str = "pos"
+    seed: int = 0
+    learning_rate: float = 3e-4
+    batch_size: int = 32
+    epochs: int = None
+    max_updates: int = None
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    dropout: float = None
+    max_grad_norm: float = 1.0
+    max_length: int = None
+    snapshot_every: int = 5
+    snapshot_layers: tuple = None
+    snapshot_splits: tuple = ("train", "test")
+    snapshot_dtype: str = "float32"
+    checkpoint_every: int = None
+    data_options: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        d = dataclasses.asdict(self)
+        d["snapshot_layers"] = None if self.snapshot_layers is None else list(self.snapshot_layers)
+        d["snapshot_splits"] = list(self.snapshot_splits)
+        return d
+
+    def validate(self):
+        if self.snapshot_dtype not in ("float32", "float16"):
+            raise ValueError(f"The 'snapshot_dtype' parameter of FinetuneConfig must be "
+                             f"'float32' or 'float16'. Got {self.snapshot_dtype!r} instead.")
+        for name in ("batch_size", "snapshot_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"The {name!r} parameter of FinetuneConfig must be >= 1. "
+                                 f"Got {getattr(self, name)!r} instead.")
+        if not 0 <= self.warmup_fraction < 1:
+            raise ValueError("The 'warmup_fraction' parameter of FinetuneConfig must be in "
+                             f"[0, 1). Got {self.warmup_fraction!r} instead.")
+        return self
+
+
+class TaskHead(torch.nn.Module):
+    """Dropout + linear classifier over the example vector of a task kind."""
+
+    def __init__(self, hidden_size, n_labels, kind, dropout):
+        super().__init__()
+        self.kind = kind
+        self.dropout = torch.nn.Dropout(dropout)
+        self.linear = torch.nn.Linear(extract.output_dim(hidden_size, kind), n_labels)
+
+    def forward(self, vectors):
+        return self.linear(self.dropout(vectors))
+
+
+@dataclass
+class FinetuneRun:
+    """A finished (or loaded) run: its key, history and snapshot artifacts."""
+
+    key: str
+    config: FinetuneConfig
+    path: Path
+    manifest: dict
+
+    @property
+    def history(self):
+        return self.manifest["meta"]["history"]
+
+    @property
+    def snapshots(self):
+        """``{update: {split: representation artifact key}}``."""
+        return {int(u): v for u, v in self.manifest["meta"]["snapshots"].items()}
+
+    @property
+    def model_dir(self):
+        return self.path / "model"
+
+
+def _code_version():
+    from . import finetune as this
+
+    return code_version(this, encoding, pooling, extract)
+
+
+def run_config(config, loaded):
+    return {"artifact": "finetune", **config.to_dict(), "model_fingerprint": loaded.fingerprint,
+            "code": _code_version()}
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _optimizer(model, head, config):
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    named = list(model.named_parameters()) + [(f"head.{n}", p) for n, p in head.named_parameters()]
+    groups = [
+        {"params": [p for n, p in named if not any(k in n for k in no_decay)],
+         "weight_decay": config.weight_decay},
+        {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+def _schedule(optimizer, total, warmup):
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / max(1, warmup)  # step 0 already trains (HF convention: 0)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _epoch_batches(trainable, batch_size, seed, epoch):
+    order = np.random.default_rng([seed, epoch]).permutation(trainable)
+    return [order[k:k + batch_size].tolist() for k in range(0, len(order), batch_size)]
+
+
+def finetune(config, *, store=None, data_dir=None, device=None, progress=True, on_update=None):
+    """Fine-tune ``config.model`` on ``config.task`` with snapshots; resume if interrupted.
+
+    Parameters
+    ----------
+    config : FinetuneConfig
+    store : RunStore, optional
+    data_dir : path, optional
+    device : str, optional
+        Default CUDA when available, else CPU.
+    on_update : callable, optional
+        Called as ``on_update(update)`` after every update (tests use it to interrupt).
+
+    Returns
+    -------
+    FinetuneRun
+    """
+    from .data import load_task
+    from .models import load_model
+    from .representations import get_representations
+
+    config.validate()
+    store = store or RunStore()
+    loaded = load_model(config.model, device=device)
+    rc = run_config(config, loaded)
+    key = store.key(rc)
+    done = store.get(rc)
+    if done is not None:
+        return FinetuneRun(key, config, done.path, done.manifest)
+
+    task = load_task(config.task, data_dir, **config.data_options)
+    train = task.train
+    label_index = {label: i for i, label in enumerate(task.labels)}
+    targets = np.asarray([label_index[label] for label in train.labels])
+    by_sentence = pooling.group_examples(train)
+    trainable = np.asarray([s for s, ex in enumerate(by_sentence) if ex])
+    epochs = config.epochs or loaded.spec.epochs
+    per_epoch = -(-len(trainable) // config.batch_size)
+    total = per_epoch * epochs
+    if config.max_updates is not None:
+        total = min(total, config.max_updates)
+    snapshot_at = sorted(set(range(0, total + 1, config.snapshot_every)) | {total})
+    checkpoint_every = config.checkpoint_every or config.snapshot_every
+
+    model = loaded.model
+    dropout = config.dropout
+    if dropout is None:
+        dropout = getattr(model.config, "hidden_dropout_prob", 0.1)
+    else:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = dropout
+    seed_everything(config.seed)
+    head = TaskHead(loaded.hidden_size, len(task.labels), task.kind, dropout).to(model.device)
+    optimizer = _optimizer(model, head, config)
+    scheduler = _schedule(optimizer, total, int(round(config.warmup_fraction * total)))
+    encoded = encoding.encode_sentences(loaded.tokenizer, train.sentences,
+                                        config.max_length or loaded.max_length)
+    last_layer = torch.as_tensor([loaded.n_layers], device=model.device)
+    pad_id = loaded.tokenizer.pad_token_id or 0
+
+    run_dir = store.root / "runs" / key
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = {"update": 0, "history": [], "snapshots": {}, "losses": [], "seconds": 0.0}
+    checkpoint = run_dir / "checkpoint.pt"
+    if checkpoint.is_file():
+        state = _load_checkpoint(checkpoint, model, head, optimizer, scheduler)
+        logger.info("resuming run %s at update %d", key, state["update"])
+    (run_dir / "config.json").write_text(json.dumps(rc, indent=1, default=str))
+
+    def snapshot(update):
+        model.eval()
+        head.eval()
+        entry = {}
+        for split in config.snapshot_splits:
+            art = get_representations(task, loaded, split, layers=config.snapshot_layers,
+                                      dtype=config.snapshot_dtype, max_length=config.max_length,
+                                      data_options=config.data_options, store=store,
+                                      snapshot={"run": key, "update": update}, progress=False)
+            entry[split] = art.key
+        accuracy = _head_accuracy(loaded, head, task, store, entry.get("test"), label_index)
+        losses = state["losses"]
+        state["history"].append({"update": update, "test_head_accuracy": accuracy,
+                                 "train_loss": float(np.mean(losses)) if losses else None})
+        state["losses"] = []
+        state["snapshots"][str(update)] = entry
+        model.train()
+        head.train()
+
+    started = time.perf_counter() - state["seconds"]
+    n_tokens = 0
+    bar = tqdm(total=total, initial=state["update"], desc=f"finetune {config.model}/{config.task}",
+               unit="upd", disable=not progress)
+    if state["update"] == 0 and "0" not in state["snapshots"]:
+        snapshot(0)
+    model.train()
+    head.train()
+    update = state["update"]
+    while update < total:
+        epoch, position = divmod(update, per_epoch)
+        batch = _epoch_batches(trainable, config.batch_size, config.seed, epoch)[position]
+        rows, gather = pooling.example_index(train, batch, _offsets(encoded, batch), task.kind,
+                                             by_sentence)
+        vectors = extract.forward_examples(model, encoded, batch, gather, task.kind, last_layer,
+                                           pad_id)[0]
+        loss = torch.nn.functional.cross_entropy(
+            head(vectors), torch.as_tensor(targets[rows], device=model.device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(head.parameters()),
+                                           config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        update += 1
+        state["update"] = update
+        state["losses"].append(loss.item())
+        n_tokens += sum(len(w) for s in batch for w in encoded[s].windows)
+        bar.set_postfix(loss=f"{state['losses'][-1]:.3f}", epoch=epoch)
+        bar.update()
+        if update in snapshot_at:
+            snapshot(update)
+        if update % checkpoint_every == 0 and update < total:
+            state["seconds"] = time.perf_counter() - started
+            _save_checkpoint(checkpoint, model, head, optimizer, scheduler, state)
+        if on_update is not None:
+            on_update(update)
+    bar.close()
+    seconds = time.perf_counter() - started
+    with store.writer(rc, kind="finetune") as writer:
+        model.save_pretrained(writer.path / "model")
+        loaded.tokenizer.save_pretrained(writer.path / "model")
+        torch.save({"state_dict": head.state_dict(), "labels": list(task.labels),
+                    "kind": task.kind}, writer.path / "model" / "head.pt")
+        writer.meta.update({"history": state["history"], "snapshots": state["snapshots"],
+                            "labels": list(task.labels), "kind": task.kind,
+                            "n_updates": total, "epochs": epochs,
+                            "updates_per_epoch": per_epoch})
+        writer.timings.update({"train_s": seconds, "tokens_seen_this_process": n_tokens})
+    shutil.rmtree(run_dir, ignore_errors=True)
+    final = state["history"][-1]
+    logger.info("fine-tuned %s on %s: %d updates in %.0f s, test head accuracy %.4f",
+                config.model, config.task, total, seconds, final["test_head_accuracy"])
+    return FinetuneRun(key, config, writer.artifact.path, writer.artifact.manifest)
+
+
+def _offsets(encoded, sentence_ids):
+    return np.concatenate([[0], np.cumsum([encoded[s].n_words for s in sentence_ids])])
+
+
+@torch.no_grad()
+def _head_accuracy(loaded, head, task, store, test_key, label_index):
+    """Accuracy of the head on the snapshot's stored test vectors (no second forward pass)."""
+    if test_key is None:
+        return None
+    art = store.open(test_key)
+    top = f"layer{loaded.n_layers}"
+    if top not in art.array_names():
+        return None
+    X = torch.as_tensor(np.array(art.array(top), dtype=np.float32),
+                        device=next(head.parameters()).device)
+    gold = np.asarray([label_index.get(label, -1) for label in task.test.labels])
+    pred = head(X).argmax(dim=1).cpu().numpy()
+    return float(np.mean(pred == gold))
+
+
+def _save_checkpoint(path, model, head, optimizer, scheduler, state):
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "head": head.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                        "python": random.getstate()},
+                "state": state}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load_checkpoint(path, model, head, optimizer, scheduler):
+    ckpt = torch.load(path, map_location=model.device, weights_only=False)
+    model.load_state_dict(ckpt["model"])
+    head.load_state_dict(ckpt["head"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    np.random.set_state(ckpt["rng"]["numpy"])
+    random.setstate(ckpt["rng"]["python"])
+    return ckpt["state"]
+
+
+def load_finetuned(run, *, device=None):
+    """The fine-tuned encoder of a finished run, as a :class:`~harness.models.LoadedModel`."""
+    from .models import load_model
+    from .models.registry import ModelSpec
+
+    spec = ModelSpec(f"{run.config.model}@{run.config.task}#{run.key[:8]}", f"dir:{run.model_dir}")
+    loaded = load_model(spec, device=device)
+    loaded.fingerprint = f"finetune:{run.key}"
+    return loaded

@@ -1,0 +1,146 @@
+"""Fine-tuning: heads learn, snapshot schedule and content, resume after a kill."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from harness.data.base import Example, Split
+from harness.encoding import encode_sentences
+from harness.extract import forward_examples
+from harness.finetune import FinetuneConfig, TaskHead, finetune, load_finetuned
+from harness.pooling import example_index, group_examples
+from harness.store import RunStore
+
+SMALL = {"max_train_sentences": 12, "max_test_sentences": 6}
+
+
+def _head_loss_falls(minilm, kind, split, n_labels):
+    """Train a head plus encoder on one repeated batch; the loss must fall."""
+    model = minilm.model
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(0)
+    head = TaskHead(minilm.hidden_size, n_labels, kind, 0.0)
+    opt = torch.optim.AdamW(list(model.parameters()) + list(head.parameters()), lr=1e-4)
+    encoded = encode_sentences(minilm.tokenizer, split.sentences)
+    batch = list(range(len(split.sentences)))
+    offsets = np.concatenate([[0], np.cumsum([e.n_words for e in encoded])])
+    rows, gather = example_index(split, batch, offsets, kind, group_examples(split))
+    labels = sorted(set(split.labels))
+    target = torch.as_tensor([labels.index(split.examples[r].label) for r in rows])
+    losses = []
+    model.train()
+    try:
+        for _ in range(6):
+            vec = forward_examples(model, encoded, batch, gather, kind, torch.as_tensor([6]))[0]
+            loss = torch.nn.functional.cross_entropy(head(vec), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    finally:
+        model.load_state_dict(state)
+        model.eval()
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+SENTS = (("The", "cat", "sat", "on", "the", "mat"), ("Where", "is", "Paris", "?"))
+
+
+def test_token_head_learns(minilm):
+    ex = tuple(Example(s, (i,), lab) for s, tags in ((0, "DNVADN"), (1, "AVNP"))
+               for i, lab in enumerate(tags))
+    _head_loss_falls(minilm, "token", Split(SENTS, ex), 5)
+
+
+def test_pair_head_learns(minilm):
+    ex = (Example(0, (2, 1), "nsubj"), Example(0, (1, 0), "det"), Example(0, (5, 4), "det"),
+          Example(1, (1, 0), "advmod"), Example(1, (1, 2), "nsubj"))
+    _head_loss_falls(minilm, "pair", Split(SENTS, ex), 3)
+
+
+def test_sentence_head_learns(minilm):
+    _head_loss_falls(minilm, "sentence", Split(SENTS, (Example(0, (), "DESC"),
+                                                       Example(1, (), "LOC"))), 2)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    store = RunStore(tmp_path_factory.mktemp("store"))
+    config = FinetuneConfig(task="pos", batch_size=4, epochs=2, snapshot_every=2,
+                            snapshot_layers=(0, 3, 6), data_options=SMALL)
+    return finetune(config, store=store, progress=False), store
+
+
+def test_snapshot_schedule_and_content(small_run):
+    run, store = small_run
+    assert run.manifest["meta"]["n_updates"] == 6  # 12 sentences / 4 per batch x 2 epochs
+    assert sorted(run.snapshots) == [0, 2, 4, 6]
+    assert [h["update"] for h in run.history] == [0, 2, 4, 6]
+    first, last = store.open(run.snapshots[0]["train"]), store.open(run.snapshots[6]["train"])
+    assert first.array_names() == ["labels", "layer0", "layer3", "layer6"]
+    assert first.array("layer6").shape == last.array("layer6").shape
+    assert first.array("layer6").shape[1] == 384
+    # update 0 is the original model; the embedding layer moves less than the top layer
+    move = {layer: np.linalg.norm(np.asarray(last.array(f"layer{layer}"))
+                                  - np.asarray(first.array(f"layer{layer}")))
+            for layer in (0, 6)}
+    assert 0 < move[0] < move[6]
+    assert run.history[-1]["test_head_accuracy"] > run.history[0]["test_head_accuracy"]
+
+
+def test_cross_task_representations(small_run):
+    from harness.data import load_task
+    from harness.representations import get_representations
+
+    run, store = small_run
+    tuned = load_finetuned(run)
+    fxn = load_task("ps-fxn", **SMALL)
+    art = get_representations(fxn, tuned, "test", layers=[-1], data_options=SMALL, store=store,
+                              progress=False)
+    assert art.array("layer6").shape == (len(fxn.test), 384)
+    assert art.config["model_fingerprint"] == f"finetune:{run.key}"
+
+
+KILLER = r"""
+import os, signal, sys
+from harness.finetune import FinetuneConfig, finetune
+from harness.store import RunStore
+config = FinetuneConfig(task="pos", batch_size=4, epochs=2, snapshot_every=2,
+                        snapshot_layers=(6,), data_options={"max_train_sentences": 12,
+                                                            "max_test_sentences": 6})
+def die(update):
+    if update == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+finetune(config, store=RunStore(sys.argv[1]), progress=False, on_update=die)
+"""
+
+
+def test_resume_after_kill_equals_uninterrupted(tmp_path):
+    killed = subprocess.run([sys.executable, "-c", KILLER, str(tmp_path / "a")], timeout=600)
+    assert killed.returncode == -signal.SIGKILL
+    config = FinetuneConfig(task="pos", batch_size=4, epochs=2, snapshot_every=2,
+                            snapshot_layers=(6,), data_options=SMALL)
+    assert list((tmp_path / "a" / "runs").glob("*/checkpoint.pt"))
+    resumed = finetune(config, store=RunStore(tmp_path / "a"), progress=False)
+    fresh = finetune(config, store=RunStore(tmp_path / "b"), progress=False)
+    assert resumed.key == fresh.key
+    assert resumed.history == fresh.history
+    for update, splits in fresh.snapshots.items():
+        for split, key in splits.items():
+            a = RunStore(tmp_path / "a").open(resumed.snapshots[update][split]).array("layer6")
+            b = RunStore(tmp_path / "b").open(key).array("layer6")
+            np.testing.assert_array_equal(a, b)
+    wa = torch.load(resumed.model_dir / "head.pt")["state_dict"]["linear.weight"]
+    wb = torch.load(fresh.model_dir / "head.pt")["state_dict"]["linear.weight"]
+    assert torch.equal(wa, wb)
+    assert not (tmp_path / "a" / "runs" / resumed.key).exists()
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="snapshot_dtype"):
+        FinetuneConfig(snapshot_dtype="int8").validate()
