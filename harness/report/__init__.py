@@ -1,0 +1,1 @@
+"""Reports: tables and figures from claim evidence and cached analyses (nothing new is computed here beyond what the analyses cache)."""

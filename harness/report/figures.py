@@ -1,0 +1,92 @@
+"""The paper's figures, redrawn from cached analyses (PNG, matplotlib Agg)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..analyses import geometry  # noqa: E402
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fig2_min_distance(ws, model, tasks, layer, path):
+    """Fig. 2: minimum distance per label over updates; the 3 labels that rise most and
+    the 3 that rise least, per task."""
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        curve = geometry.min_distance_curve(ws, model, task, layer)
+        d = np.asarray(curve["min_distance"])
+        change = d[-1] - d[0]
+        order = np.argsort(change)
+        chosen = list(order[-3:][::-1]) + list(order[:3])
+        for i in chosen:
+            ax.plot(curve["updates"], d[:, i], marker=".", label=curve["labels"][i])
+        ax.set_title(f"{task} (layer {layer}{'' if curve['linear_start'] else ', non-linear'})")
+        ax.set_xlabel("updates")
+        ax.set_ylabel("min distance to other labels")
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def fig3_centroid_paths(ws, model, task, layers, path, n_labels=3):
+    """Fig. 3: paths of the centroids of the closest labels (at update 0, top layer), PCA."""
+    top = max(layers)
+    labels, cents = geometry.centroids(ws, model, task, "first", top)
+    dist = np.linalg.norm(cents[:, None] - cents[None], axis=-1)
+    np.fill_diagonal(dist, np.inf)
+    i, j = np.unravel_index(np.argmin(dist), dist.shape)
+    third = np.argmin(dist[i] + dist[j] + np.where(np.isin(np.arange(len(labels)), [i, j]),
+                                                   np.inf, 0))
+    chosen = [labels[k] for k in (i, j, third)][:n_labels]
+    fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.8), squeeze=False)
+    for ax, layer in zip(axes[0], layers):
+        paths = np.asarray(geometry.centroid_paths(ws, model, task, layer, chosen)["paths"])
+        for k, label in enumerate(chosen):
+            ax.plot(paths[:, k, 0], paths[:, k, 1], marker=".", label=label)
+            ax.scatter(paths[0, k, 0], paths[0, k, 1], marker="s", s=50)
+        ax.set_title(f"{task}, layer {layer}")
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def fig4_layer_similarity(ws, model, tasks, path):
+    """Fig. 4: each layer's spatial similarity to its original over the updates."""
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        n = ws.n_layers(model, task)
+        for layer in range(n + 1):
+            rec = geometry.layer_similarity(ws, model, task, layer)
+            ax.plot(rec["updates"], rec["similarity"], marker=".", label=f"layer {layer}",
+                    color=plt.cm.viridis(layer / max(n, 1)))
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set_title(task)
+        ax.set_xlabel("updates")
+        ax.set_ylabel("Pearson vs original")
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def fig5_centroid_differences(ws, model, task, path):
+    """Fig. 5: PCA of the per-label centroid differences (after - before), per layer."""
+    n = ws.n_layers(model, task)
+    cols = min(4, n + 1)
+    rows = -(-(n + 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.0 * rows), squeeze=False)
+    for layer in range(n + 1):
+        ax = axes.flat[layer]
+        rec = geometry.centroid_shift(ws, model, task, layer)
+        xy = np.asarray(rec["pca"])
+        ax.scatter(xy[:, 0], xy[:, 1], s=12)
+        for (x, y), label in zip(xy, rec["labels"]):
+            ax.annotate(label, (x, y), fontsize=6)
+        ax.set_title(f"layer {layer} (spread {rec['spread']:.2f})", fontsize=9)
+    for ax in list(axes.flat)[n + 1:]:
+        ax.axis("off")
+    return _save(fig, path)
