@@ -1,0 +1,1 @@
+"""asv benchmarks of the harness (see docs/benchmarks.md)."""

@@ -1,0 +1,322 @@
+"""Tests of harness.geometry.hull_distance against slow references and properties."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from harness.exceptions import SolverError
+from harness.geometry import (
+    are_separable,
+    hull_distance,
+    pairwise_hull_distances,
+    pairwise_separable,
+    svc_compat_distance,
+)
+from harness.geometry._reference import (
+    are_separable_reference,
+    hull_distance_reference,
+    hull_distance_svm_reference,
+)
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+RTOL = 1e-6
+
+
+def random_rotation(d, rng):
+    """A random orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def gaussian_pair(rng, n_a, n_b, d, shift):
+    """Two Gaussian clouds whose means differ by `shift` along the first axis."""
+    A = rng.standard_normal((n_a, d))
+    B = rng.standard_normal((n_b, d))
+    B[:, 0] += shift
+    return A, B
+
+
+def radius(A, B):
+    X = np.vstack([A, B])
+    return np.linalg.norm(X - X.mean(0), axis=1).max()
+
+
+def check_certificate(A, B, res, rtol=RTOL, atol=1e-9):
+    """Everything a HullDistance promises, checked from scratch."""
+    assert res.a_weights.min() >= 0 and res.b_weights.min() >= 0
+    assert np.isclose(res.a_weights.sum(), 1.0) and np.isclose(res.b_weights.sum(), 1.0)
+    np.testing.assert_allclose(res.a_point, res.a_weights @ A, atol=1e-12 * (1 + abs(A).max()))
+    np.testing.assert_allclose(res.b_point, res.b_weights @ B, atol=1e-12 * (1 + abs(B).max()))
+    assert np.isclose(res.upper_bound, np.linalg.norm(res.a_point - res.b_point), rtol=1e-12,
+                      atol=1e-15)
+    if res.separable:
+        assert res.lower_bound > 0
+        assert res.distance == res.upper_bound
+        assert res.upper_bound - res.lower_bound <= max(rtol * res.upper_bound,
+                                                        atol * radius(A, B)) * (1 + 1e-9)
+        # The lower bound is what the normal actually achieves (up to the rounding of
+        # this uncentred recomputation, ~ d u max|x|).
+        w = res.normal
+        gap = (A @ w).min() - (B @ w).max()
+        slack = 4 * A.shape[1] * 2.2e-16 * (1 + max(abs(A).max(), abs(B).max()))
+        assert gap >= res.lower_bound * (1 - 1e-12) - slack
+        assert (A @ w + res.offset).min() > 0 > (B @ w + res.offset).max()
+    else:
+        assert res.distance == 0.0
+        assert res.lower_bound <= 0
+
+
+def close(a, b, rtol=RTOL, floor=1e-9):
+    return abs(a - b) <= rtol * max(abs(a), abs(b)) + floor
+
+
+# --- exact, hand-made cases -------------------------------------------------------
+
+SQUARE = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    "B, expected",
+    [
+        (np.array([[3.0, 0.0], [3.0, 2.0]]), 1.0),
+        (np.array([[5.0, 6.0]]), 5.0),  # to the vertex (2, 2)
+        (np.array([[2.0, 2.0], [3.0, 3.0]]), 0.0),  # shared vertex
+        (np.array([[2.0, 1.0], [3.0, 1.0]]), 0.0),  # touches the middle of an edge
+        (np.array([[1.0, 1.0]]), 0.0),  # inside
+        (np.array([[1.0, -1.0], [1.0, 3.0]]), 0.0),  # crossing segment
+        (np.array([[4.0, 0.0], [0.0, 4.0]]), 0.0),  # segment x + y = 4 through (2, 2)
+        (np.array([[5.0, 0.0], [0.0, 5.0]]), np.sqrt(0.5)),  # x + y = 5 vs corner (2, 2)
+    ],
+)
+def test_hand_made_distances(B, expected):
+    res = hull_distance(SQUARE, B)
+    assert close(res.distance, expected, floor=1e-12)
+    assert res.separable is bool(expected > 0)
+    check_certificate(SQUARE, B, res)
+
+
+def test_single_points():
+    a = np.array([[1.0, 2.0, 3.0]])
+    b = np.array([[4.0, 6.0, 3.0]])
+    res = hull_distance(a, b)
+    assert res.distance == 5.0 and res.separable
+    assert hull_distance(a, a).distance == 0.0
+    assert not hull_distance(a, a).separable
+
+
+def test_collinear_and_duplicate_points():
+    line = np.array([[0.0, 0, 0], [1.0, 0, 0], [0.5, 0, 0], [1.0, 0, 0]])
+    res = hull_distance(line, np.array([[3.0, 0, 0], [2.5, 0, 0], [2.5, 0, 0]]))
+    assert close(res.distance, 1.5)
+    check_certificate(line, np.array([[3.0, 0, 0], [2.5, 0, 0], [2.5, 0, 0]]), res)
+    res = hull_distance(line, np.array([[1.0, 0, 0], [2.0, 0, 0]]))  # touching at 1
+    assert res.distance == 0.0 and not res.separable
+
+
+def test_touching_tetrahedra_in_3d():
+    # A shared edge between two tetrahedra; coordinates are exact in binary.
+    T1 = np.array([[0.0, 0, 0], [1.0, 0, 0], [0.0, 1, 0], [0.0, 0, 1]])
+    T2 = np.array([[1.0, 0, 0], [0.0, 1, 0], [1.0, 1, 0], [1.0, 1, 1]])
+    res = hull_distance(T1, T2)
+    assert res.distance == 0.0 and not res.separable
+    res = hull_distance(T1, T2 + 0.25)
+    assert res.separable
+    assert close(res.distance, hull_distance_reference(T1, T2 + 0.25), rtol=1e-7)
+
+
+def test_more_dimensions_than_points(seed):
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 5, 7, 40, 0.0)
+    res = hull_distance(A, B)
+    assert res.separable
+    assert close(res.distance, hull_distance_reference(A, B), rtol=1e-6)
+    check_certificate(A, B, res)
+
+
+def test_very_unequal_sizes(seed):
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 500, 1, 3, 4.0)
+    res = hull_distance(A, B)
+    ref = hull_distance_svm_reference(A, B)
+    assert res.separable is (ref > 0) is are_separable_reference(A, B)
+    assert close(res.distance, ref, rtol=1e-6)
+    check_certificate(A, B, res)
+
+
+def test_large_coordinate_offsets(seed):
+    # Distances ~ 0.3-3 on points of norm ~ 1e4: the small-distance, large-norm regime.
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 40, 30, 6, 6.0)
+    base = hull_distance(A, B)
+    for t in [1e4, -3e4]:
+        res = hull_distance(A + t, B + t)
+        assert close(res.distance, base.distance, rtol=1e-6)
+        check_certificate(A + t, B + t, res)
+
+
+def test_high_dimensional_gaussians_against_svm_reference():
+    # d = 64, many support vectors; the reference is the primal hard-margin SVM.
+    rng = np.random.default_rng(0)
+    A, B = gaussian_pair(rng, 60, 50, 64, 2.0)
+    res = hull_distance(A, B)
+    check_certificate(A, B, res)
+    assert close(res.distance, hull_distance_svm_reference(A, B), rtol=1e-6)
+
+
+def test_overlapping_gaussians_are_zero_and_lp_consistent(seed):
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 200, 150, 3, 0.5)
+    res = hull_distance(A, B)
+    assert res.distance == 0.0 and not res.separable
+    assert not are_separable_reference(A, B)
+
+
+def test_wrong_input():
+    with pytest.raises(ValueError, match="same number of features"):
+        hull_distance(np.zeros((2, 2)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        hull_distance(np.array([[np.inf, 0.0]]), np.zeros((2, 2)))
+
+
+def test_max_iter_exhaustion_raises():
+    rng = np.random.default_rng(0)
+    A, B = gaussian_pair(rng, 60, 50, 64, 2.0)
+    with pytest.raises(SolverError, match="did not certify"):
+        hull_distance(A, B, max_iter=3)
+
+
+# --- properties ---------------------------------------------------------------------
+
+coords = st.floats(-4, 4, allow_nan=False, allow_infinity=False, width=64)
+
+
+@st.composite
+def point_sets(draw, max_d=4, max_n=8):
+    d = draw(st.integers(1, max_d))
+    n_a = draw(st.integers(1, max_n))
+    n_b = draw(st.integers(1, max_n))
+    A = draw(arrays(np.float64, (n_a, d), elements=coords))
+    B = draw(arrays(np.float64, (n_b, d), elements=coords))
+    shift = draw(st.sampled_from([0.0, 1.0, 3.0, 10.0]))
+    return A, B + shift
+
+
+@SETTINGS
+@given(point_sets())
+def test_property_matches_reference_and_certificate(sets):
+    A, B = sets
+    ref = hull_distance_reference(A, B)
+    if 0 < ref < 1e-5:
+        return  # gray zone of the LP
+    res = hull_distance(A, B)
+    check_certificate(A, B, res)
+    # SLSQP is good to ~1e-7 relative here; the fast result is certified to 1e-6.
+    assert close(res.distance, ref, rtol=2e-6, floor=1e-7)
+    assert res.separable is are_separable(A, B) is are_separable_reference(A, B)
+    assert res.separable is (res.distance > 0)
+
+
+@SETTINGS
+@given(point_sets(), st.integers(0, 2**32 - 1))
+def test_property_invariances(sets, seed):
+    A, B = sets
+    if 0 < hull_distance_reference(A, B) < 1e-5:
+        return
+    rng = np.random.default_rng(seed)
+    base = hull_distance(A, B).distance
+    Qm = random_rotation(A.shape[1], rng)
+    t = rng.uniform(-1e4, 1e4, A.shape[1])
+    floor = 1e-9 * (1 + np.abs(t).max())
+    assert close(hull_distance(B, A).distance, base)  # symmetry
+    assert close(hull_distance(A @ Qm.T + t, B @ Qm.T + t).distance, base, floor=floor)
+    assert close(hull_distance(A[::-1], rng.permutation(B)).distance, base)
+    assert close(hull_distance(3.5 * A, 3.5 * B).distance, 3.5 * base)
+
+
+# --- pairwise -----------------------------------------------------------------------
+
+
+def grouped_data(rng, k, n, d, spread):
+    means = rng.standard_normal((k, d)) * spread
+    groups = rng.integers(0, k, n)
+    groups[:k] = np.arange(k)  # every group non-empty
+    return means[groups] + rng.standard_normal((n, d)), groups
+
+
+@pytest.mark.parametrize("spread", [0.6, 4.0])
+def test_pairwise_matches_single_pair(seed, spread):
+    rng = np.random.default_rng(seed)
+    X, g = grouped_data(rng, 5, 300, 4, spread)
+    D, info = pairwise_hull_distances(X, g)
+    assert D.shape == (5, 5)
+    np.testing.assert_array_equal(D, D.T)
+    assert np.all(np.diag(D) == 0)
+    S = pairwise_separable(X, g)
+    np.testing.assert_array_equal(S, info.separable)
+    for a in range(5):
+        for b in range(a + 1, 5):
+            A, B = X[g == a], X[g == b]
+            single = hull_distance(A, B)
+            assert close(D[a, b], single.distance, rtol=2e-6, floor=1e-9)
+            assert S[a, b] is np.bool_(are_separable_reference(A, B))
+            assert info.lower_bound[a, b] <= D[a, b] + 1e-12
+            if S[a, b]:
+                assert D[a, b] - info.lower_bound[a, b] <= 1e-6 * D[a, b] + 1e-9 * 10
+
+
+def test_pairwise_high_dimension_and_labels():
+    rng = np.random.default_rng(3)
+    X, g = grouped_data(rng, 4, 160, 24, 1.0)
+    labels = np.array([10, 20, 30, 40])[g]
+    D, info = pairwise_hull_distances(X, labels)
+    np.testing.assert_array_equal(info.labels, [10, 20, 30, 40])
+    for a in range(4):
+        for b in range(a + 1, 4):
+            ref = hull_distance_svm_reference(X[g == a], X[g == b])
+            assert close(D[a, b], ref, rtol=2e-6)
+
+
+def test_pairwise_rejects_unknown_method():
+    with pytest.raises(ValueError, match="'exact', 'svc-compat'"):
+        pairwise_hull_distances(np.zeros((2, 2)), [0, 1], method="svm")
+
+
+def test_pairwise_rejects_bad_groups():
+    with pytest.raises(ValueError, match="one id per row"):
+        pairwise_hull_distances(np.zeros((3, 2)), [0, 1])
+
+
+# --- svc-compat -----------------------------------------------------------------------
+
+
+def test_svc_compat_agrees_on_well_conditioned_data(seed):
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 40, 50, 5, 7.0)
+    exact = hull_distance(A, B).distance
+    assert close(svc_compat_distance(A, B), exact, rtol=1e-3)
+    X = np.vstack([A, B])
+    g = np.r_[np.zeros(40, int), np.ones(50, int)]
+    D, info = pairwise_hull_distances(X, g, method="svc-compat")
+    assert info.method == "svc-compat"
+    assert close(D[0, 1], exact, rtol=1e-3)
+
+
+def test_svc_compat_reports_zero_for_separable_hulls():
+    # Nearly touching halves of a square, offset by 1e3: the unscaled SVC (C = 1e6)
+    # does not reach 100 % training accuracy, so the authors' rule writes 0, while
+    # the hulls are certifiably more than 1e-3 apart.
+    rng = np.random.default_rng(0)
+    n, gap = 200, 1e-3
+    A = rng.uniform(-1, 1, (n, 2))
+    A[:, 0] = np.abs(A[:, 0]) + gap / 2
+    B = rng.uniform(-1, 1, (n, 2))
+    B[:, 0] = -np.abs(B[:, 0]) - gap / 2
+    A += 1e3
+    B += 1e3
+    res = hull_distance(A, B)
+    assert res.separable and res.lower_bound > 1e-3
+    assert are_separable_reference(A, B)
+    assert svc_compat_distance(A, B) == 0.0

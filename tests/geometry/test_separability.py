@@ -1,0 +1,233 @@
+"""Tests of harness.geometry.separability against the plain-LP reference."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import harness.geometry.separability as sep_mod
+from harness.exceptions import HarnessWarning, SolverError
+from harness.geometry import are_separable, certified_gap, separating_hyperplane
+from harness.geometry._reference import are_separable_reference, hull_distance_reference
+
+
+
+def random_rotation(d, rng):
+    """A random orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def gaussian_pair(rng, n_a, n_b, d, shift):
+    """Two Gaussian clouds whose means differ by `shift` along the first axis."""
+    A = rng.standard_normal((n_a, d))
+    B = rng.standard_normal((n_b, d))
+    B[:, 0] += shift
+    return A, B
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _assert_strictly_separates(A, B, plane):
+    # The plane must separate in plain float arithmetic, with the reported orientation.
+    w, b = plane
+    assert np.isclose(np.linalg.norm(w), 1.0)
+    assert (A @ w + b).min() > 0
+    assert (B @ w + b).max() < 0
+    assert certified_gap(A, B, w)[0] > 0
+
+
+# --- exact, hand-made cases -------------------------------------------------------
+
+SQUARE = np.array([[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]])
+
+
+@pytest.mark.parametrize(
+    "B, expected",
+    [
+        (np.array([[3.0, 0.0], [3.0, 2.0]]), True),  # parallel edge at distance 1
+        (np.array([[2.0, 2.0], [3.0, 3.0]]), False),  # shared vertex
+        (np.array([[2.0, 1.0], [3.0, 1.0]]), False),  # touches the middle of an edge
+        (np.array([[1.0, 1.0]]), False),  # point inside
+        (np.array([[4.0, 4.0]]), True),  # single point outside
+        (np.array([[3.0, -1.0], [3.0, 3.0], [1.0, 6.0]]), True),
+        (np.array([[3.0, -1.0], [3.0, 3.0], [1.0, 5.0]]), False),  # edge through (2, 2)
+        (np.array([[1.0, -1.0], [1.0, 3.0]]), False),  # segment crossing the square
+    ],
+)
+def test_hand_made_cases(B, expected):
+    # Touching cases are exactly representable, so the LP is infeasible by 2 units.
+    assert are_separable(SQUARE, B) is expected
+    assert are_separable_reference(SQUARE, B) is expected
+    plane = separating_hyperplane(SQUARE, B)
+    assert (plane is not None) is expected
+    if expected:
+        _assert_strictly_separates(SQUARE, B, plane)
+
+
+def test_collinear_and_coplanar_sets():
+    # Points on one line in 3-D: [0, 1] and [1, 2] share the point 1 -> overlap.
+    line = np.array([[0.0, 0, 0], [1.0, 0, 0]])
+    assert not are_separable(line, np.array([[1.0, 0, 0], [2.0, 0, 0]]))
+    assert are_separable(line, np.array([[1.5, 0, 0], [2.0, 0, 0]]))
+    # Two coplanar triangles in 3-D (z = 5), one crossing the other.
+    T1 = np.array([[0.0, 0, 5], [4.0, 0, 5], [0.0, 4, 5]])
+    T2 = np.array([[1.0, 1, 5], [5.0, 5, 5], [6.0, 1, 5]])
+    assert not are_separable(T1, T2)
+    assert are_separable(T1, T2 + [0.0, 0.0, 0.5])
+
+
+def test_duplicates_and_identical_sets():
+    A = np.repeat(np.array([[1.0, 2.0, 3.0]]), 5, axis=0)
+    assert not are_separable(A, A)  # all points coincide
+    assert not are_separable(A, A[:1])
+    assert are_separable(A, A[:1] + 1e-3)
+    B = np.vstack([SQUARE, SQUARE])  # duplicated rows change nothing
+    assert not are_separable(B, np.array([[2.0, 2.0]]))
+
+
+def test_more_dimensions_than_points(seed):
+    # Generic sets with n_a + n_b <= d + 1 are always separable.
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 10, 20, 64, 0.0)
+    plane = separating_hyperplane(A, B)
+    assert plane is not None
+    _assert_strictly_separates(A, B, plane)
+    assert are_separable_reference(A, B)
+
+
+def test_large_offsets_and_scales(seed):
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 30, 40, 5, 6.0)
+    expected = are_separable_reference(A, B)
+    for shift, scale in [(1e4, 1.0), (-1e4, 1e-3), (0.0, 1e5)]:
+        assert are_separable(scale * A + shift, scale * B + shift) is expected
+
+
+def test_gaussian_pairs_agree_with_reference(seed):
+    rng = np.random.default_rng(seed)
+    for shift in [0.0, 1.0, 3.0, 8.0]:
+        A, B = gaussian_pair(rng, 60, 25, 4, shift)
+        assert are_separable(A, B) is are_separable_reference(A, B)
+
+
+def test_constraint_generation_needs_several_rounds():
+    # Large enough that the working set (2 (d + 1) points per side) is a strict subset.
+    rng = np.random.default_rng(0)
+    A, B = gaussian_pair(rng, 400, 300, 3, 5.0)
+    A[:, 1] *= 10.0
+    expected = are_separable_reference(A, B)
+    plane = separating_hyperplane(A, B)
+    assert (plane is not None) is expected
+    if expected:
+        _assert_strictly_separates(A, B, plane)
+
+
+def test_low_rank_sets_in_high_dimension(seed):
+    # Points in a 3-d subspace of R^50 (the LP then runs in the span's basis).
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((3, 50))
+    for shift in [0.0, 0.5, 4.0]:
+        A, B = gaussian_pair(rng, 12, 15, 3, shift)
+        expected = are_separable_reference(A, B)
+        assert are_separable(A @ M, B @ M) is expected
+        assert are_separable_reference(A @ M, B @ M) is expected
+        plane = separating_hyperplane(A @ M + 3.0, B @ M + 3.0)
+        assert (plane is not None) is expected
+        if expected:
+            _assert_strictly_separates(A @ M + 3.0, B @ M + 3.0, plane)
+
+
+def test_solver_status_is_never_an_answer(monkeypatch):
+    # A status other than optimal/infeasible must raise, not read as "overlap".
+    class Res:
+        status = 4
+        message = "numerical difficulties (simulated)"
+        x = None
+
+    monkeypatch.setattr(sep_mod, "linprog", lambda *a, **k: Res())
+    A = np.array([[0.0, 0.0], [1.0, 1.0]])
+    B = np.array([[1.0, 0.0], [0.0, 1.0]])  # crossing diagonals: needs the LP
+    with pytest.raises(SolverError, match="status 4"):
+        are_separable(A, B)
+
+
+def test_unverifiable_plane_falls_back_and_warns(monkeypatch):
+    # If every LP plane fails verification, the strict LP runs and then a warning.
+    calls = []
+
+    def fake_lp(P, Q, *, feasibility_tol, strict=False):
+        calls.append(strict)
+        return np.zeros(P.shape[1]), 0.0  # w = 0 can never be verified
+
+    monkeypatch.setattr(sep_mod, "_solve_feasibility_lp", fake_lp)
+    A = np.array([[0.0, 0.0], [1.0, 1.0]])
+    B = np.array([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.warns(HarnessWarning) as rec:
+        assert not are_separable(A, B)
+    assert any("floating-point resolution" in str(r.message) for r in rec)
+    assert calls[-1] is True
+
+
+@pytest.mark.parametrize(
+    "A, B, match",
+    [
+        (np.zeros(3), np.zeros((2, 3)), "2-D"),
+        (np.zeros((0, 3)), np.zeros((2, 3)), "at least one point"),
+        (np.zeros((2, 3)), np.zeros((2, 4)), "same number of features"),
+        (np.array([[0.0, np.nan]]), np.zeros((1, 2)), "finite"),
+        (np.array([["a", "b"]]), np.zeros((1, 2)), "real numbers"),
+    ],
+)
+def test_invalid_input(A, B, match):
+    with pytest.raises(ValueError, match=match):
+        are_separable(A, B)
+
+
+# --- properties ---------------------------------------------------------------------
+
+coords = st.floats(-4, 4, allow_nan=False, allow_infinity=False, width=64)
+
+
+@st.composite
+def point_sets(draw):
+    d = draw(st.integers(1, 4))
+    n_a = draw(st.integers(1, 8))
+    n_b = draw(st.integers(1, 8))
+    A = draw(arrays(np.float64, (n_a, d), elements=coords))
+    B = draw(arrays(np.float64, (n_b, d), elements=coords))
+    shift = draw(st.sampled_from([0.0, 1.0, 3.0, 10.0]))
+    return A, B + shift
+
+
+@SETTINGS
+@given(point_sets())
+def test_property_agrees_with_reference_lp(sets):
+    A, B = sets
+    dist = hull_distance_reference(A, B)
+    if 0 < dist < 1e-5:  # the gray zone where LP tolerances decide
+        return
+    fast = are_separable(A, B)
+    assert fast is are_separable_reference(A, B)
+    plane = separating_hyperplane(A, B)
+    assert (plane is not None) is fast
+    if fast:
+        _assert_strictly_separates(A, B, plane)
+
+
+@SETTINGS
+@given(point_sets(), st.integers(0, 2**32 - 1))
+def test_property_invariances(sets, seed):
+    A, B = sets
+    if 0 < hull_distance_reference(A, B) < 1e-5:
+        return
+    rng = np.random.default_rng(seed)
+    expected = are_separable(A, B)
+    Qm = random_rotation(A.shape[1], rng)
+    t = rng.uniform(-1e4, 1e4, A.shape[1])
+    assert are_separable(B, A) is expected  # symmetry
+    assert are_separable(A @ Qm.T + t, B @ Qm.T + t) is expected  # rigid motion
+    assert are_separable(A[::-1], rng.permutation(B)) is expected  # point order
+    assert are_separable(7.5 * A, 7.5 * B) is expected  # scaling
