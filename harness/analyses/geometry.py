@@ -115,16 +115,21 @@ def train_test_similarity(ws, model, task, update, layer=-1):
     return record
 
 
-def min_distance_curve(ws, model, task, layer=-1):
+def min_distance_curve(ws, model, task, layer=-1, include_nonlinear=False):
     """Each label's minimum distance over the snapshots (F5, Fig. 2).
 
     The fixed clustering is one cluster per label; it is meaningful when the original
-    layer is linear, which ``linear_start`` reports.
+    layer is linear, which ``linear_start`` reports. For a non-linear original layer the
+    curves are not computed (``min_distance`` is None) unless ``include_nonlinear``.
     """
     updates = ws.updates(model, task)
     first = ws.vectors(model, task, updates[0], "train", layer)
     last = ws.vectors(model, task, updates[-1], "train", layer)
     fixed = label_clustering(first)
+    linear_start = cluster(ws, first)["linear"]
+    if not linear_start and not include_nonlinear:
+        return {"updates": updates, "labels": fixed["labels"], "min_distance": None,
+                "linear_start": False, "linear_end": cluster(ws, last)["linear"]}
     curves = []
     for u in updates:
         vec = ws.vectors(model, task, u, "train", layer)
@@ -132,7 +137,7 @@ def min_distance_curve(ws, model, task, layer=-1):
         curves.append(metrics.min_distance_per_label(d["matrix"]))
     return {"updates": updates, "labels": fixed["labels"],
             "min_distance": np.asarray(curves).tolist(),
-            "linear_start": cluster(ws, first)["linear"],
+            "linear_start": linear_start,
             "linear_end": cluster(ws, last)["linear"]}
 
 

@@ -139,8 +139,9 @@ class Workspace:
 def _analysis_modules(package):
     import importlib
 
-    from ..geometry import clustering, hull_distance, separability
-
-    names = ("geometry", "probing")
-    modules = [importlib.import_module(f"{package.__name__}.{n}") for n in names]
-    return tuple(modules + [clustering, hull_distance, separability])
+    names = [f"{package.__name__}.{n}" for n in ("geometry", "probing")]
+    # By module path: harness.geometry re-exports functions under the same names.
+    names += [f"harness.geometry.{n}" for n in ("clustering", "hull_distance", "separability",
+                                                "similarity")]
+    names += ["harness.probes.mlp", "harness.probes._torch_backend"]
+    return tuple(importlib.import_module(n) for n in names)

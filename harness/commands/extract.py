@@ -15,6 +15,8 @@ def register(subparsers):
     parser.add_argument("--splits", nargs="+", default=["train", "test"])
     parser.add_argument("--layers", nargs="+", type=int, default=None,
                         help="hidden-state indices (0 = embeddings; default all)")
+    parser.add_argument("--tier", default=None,
+                        help="use a tier's per-task data caps (e.g. tiny); explicit caps win")
     parser.add_argument("--max-train-sentences", type=int, default=None)
     parser.add_argument("--max-test-sentences", type=int, default=None)
     parser.add_argument("--dtype", choices=["float32", "float16"], default="float32")
@@ -32,10 +34,16 @@ def run(args):
 
     store = RunStore(args.store)
     model = load_model(args.model)
-    caps = {"max_train_sentences": args.max_train_sentences,
-            "max_test_sentences": args.max_test_sentences}
+    explicit = {k: v for k, v in (("max_train_sentences", args.max_train_sentences),
+                                  ("max_test_sentences", args.max_test_sentences)) if v is not None}
     rows = []
     for task in args.tasks:
+        caps = {}
+        if args.tier:
+            from ..tiers import get_tier
+
+            caps.update(get_tier(args.tier).data_options.get(task, {}))
+        caps.update(explicit)
         data = load_task(task, args.data_dir, **caps)
         for split in args.splits:
             started = time.perf_counter()
