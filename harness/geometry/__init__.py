@@ -1,5 +1,16 @@
-"""Geometry kernels: separability, hull distances (and clustering)."""
+"""Geometry kernels: separability, hull distances, DirectProbe clustering, analysis metrics.
 
+Pure functions and small estimators over NumPy arrays; no I/O. Slow, obviously-correct
+twins live in ``_reference.py`` and ``_reference_clustering.py``.
+"""
+
+from .clustering import (
+    ClusteringResult,
+    DirectProbe,
+    cluster_labels,
+    find_cross_label_duplicates,
+    partition_from_merges,
+)
 from .hull_distance import (
     HullDistance,
     PairwiseHullInfo,
@@ -9,3 +20,15 @@ from .hull_distance import (
     svc_compat_distance,
 )
 from .separability import are_separable, certified_gap, separating_hyperplane
+from .similarity import (
+    centroid_difference_projection,
+    distance_vector,
+    fixed_clustering_distances,
+    label_centroids,
+    label_distance_matrix,
+    min_distance_per_label,
+    pca_projection,
+    sorted_label_order,
+    spatial_similarity,
+    spatial_similarity_from_matrices,
+)

@@ -1,0 +1,87 @@
+"""Slow, obviously correct twin of :func:`harness.geometry.clustering.cluster_labels`.
+
+Recomputes everything at every step: all same-label centroid distances from the
+members, and an independent plain feasibility LP (``scipy.optimize.linprog``, no
+filters, no caches) of the merged cluster against every other-label cluster. Use it
+on small inputs only (cost roughly :math:`O(n^3 d)` plus :math:`O(n^2)` LPs).
+"""
+
+import numpy as np
+from scipy.optimize import linprog
+
+from harness.exceptions import SolverError
+
+__all__ = ["cluster_labels_naive", "separable_lp"]
+
+
+def separable_lp(A, B):
+    """Plain LP: exists (w, b) with ``A w + b >= 1`` and ``B w + b <= -1``?
+
+    Returns True when HiGHS finds a solution, False when it proves infeasibility;
+    any other status raises :class:`SolverError`.
+    """
+    A = np.asarray(A, float)
+    B = np.asarray(B, float)
+    d = A.shape[1]
+    # Centre and scale (the problem is invariant) so that the LP is well conditioned.
+    P = np.vstack((A, B))
+    mu = P.mean(axis=0)
+    R = np.abs(P - mu).max()
+    if R == 0:
+        return False
+    A = (A - mu) / R
+    B = (B - mu) / R
+    A_ub = np.vstack((np.hstack((-A, -np.ones((len(A), 1)))), np.hstack((B, np.ones((len(B), 1))))))
+    res = linprog(np.zeros(d + 1), A_ub=A_ub, b_ub=-np.ones(len(A_ub)),
+                  bounds=[(None, None)] * (d + 1), method="highs")
+    if res.status == 0:
+        return True
+    if res.status == 2:
+        return False
+    raise SolverError(f"linprog status {res.status}: {res.message}")
+
+
+def cluster_labels_naive(X, y):
+    """Greedy DirectProbe by brute force; returns the partition as sorted tuples.
+
+    Same tie rule as the fast code: order candidate pairs by squared centroid
+    distance, then by ``(min node id, max node id)``, where point ``i`` is node ``i``
+    and the ``k``-th accepted merge creates node ``n + k``.
+
+    Returns
+    -------
+    clusters : list of tuple of int
+        Sorted member indices of each cluster, the list sorted.
+    """
+    X = np.asarray(X, float)
+    y = np.asarray(y)
+    n = len(X)
+    clusters = {i: [i] for i in range(n)}  # node id -> members
+    rejected = set()
+    next_id = n
+    while True:
+        best = None
+        ids = sorted(clusters)
+        for ii, a in enumerate(ids):
+            for b in ids[ii + 1:]:
+                if y[clusters[a][0]] != y[clusters[b][0]] or (a, b) in rejected:
+                    continue
+                ca = X[clusters[a]].mean(axis=0)
+                cb = X[clusters[b]].mean(axis=0)
+                key = (float(((ca - cb) ** 2).sum()), a, b)
+                if best is None or key < best:
+                    best = key
+        if best is None:
+            break
+        _, a, b = best
+        merged = clusters[a] + clusters[b]
+        lab = y[merged[0]]
+        ok = all(separable_lp(X[merged], X[m]) for q, m in clusters.items()
+                 if y[m[0]] != lab)
+        if ok:
+            del clusters[a], clusters[b]
+            clusters[next_id] = merged
+            next_id += 1
+        else:
+            rejected.add((a, b))
+    return sorted(tuple(sorted(m)) for m in clusters.values())
