@@ -1,0 +1,43 @@
+"""F5 (section 4.3): fine-tuning pushes labels apart.
+
+Paper: "We track the minimum distance of each label to all other labels during
+fine-tuning. We find that all the minimum distances are increasing." (Fig. 2; curves may
+dip on the way, e.g. PS-role "Stuff"); TREC-50 is excluded because it is non-linear.
+
+Operational test, per (model, task, layer) for the linear tasks: with one cluster per
+label (the clustering a linear DirectProbe result is), the exact hull distance of every
+label pair is measured in the training set of each snapshot; the claim holds when every
+label's minimum distance is larger after fine-tuning than before. A cell whose original
+layer is not linear has no label-level minimum distance in the paper's sense: not run.
+"""
+
+import pytest
+
+from claims._framework import Evidence, cells
+from harness.analyses import geometry
+
+CLAIM = "F5"
+LINEAR_TASKS = ("pos", "dep", "ps-role", "ps-fxn")
+
+
+def check_min_distances_grow(ws, cell):
+    curve = geometry.min_distance_curve(ws, cell.model, cell.task, cell.layer)
+    if not curve["linear_start"]:
+        pytest.skip(f"layer {cell.layer} of the original model is not linear for {cell.task}: "
+                    "label minimum distances undefined as in the paper; not run")
+    start, end = curve["min_distance"][0], curve["min_distance"][-1]
+    grew = [e > s for s, e in zip(start, end)]
+    shrunk = [label for label, g in zip(curve["labels"], grew) if not g]
+    return Evidence(CLAIM, cell).decide(
+        all(grew), "every label's minimum distance is larger at the end than at update 0",
+        n_labels=len(curve["labels"]), n_grew=sum(grew), labels_not_grown=shrunk,
+        min_start=min(start), min_end=min(end),
+        mean_change=sum(e - s for s, e in zip(start, end)) / len(start),
+        linear_end=curve["linear_end"])
+
+
+@pytest.mark.parametrize("cell", cells(CLAIM, tasks=LINEAR_TASKS, per_layer=True))
+def test_f5_min_distance_grows(cell, workspaces, evidence_sink):
+    evidence = check_min_distances_grow(workspaces(cell.tier), cell)
+    evidence_sink.append(evidence)
+    assert evidence.holds, evidence.message()
