@@ -320,3 +320,73 @@ def test_svc_compat_reports_zero_for_separable_hulls():
     assert res.separable and res.lower_bound > 1e-3
     assert are_separable_reference(A, B)
     assert svc_compat_distance(A, B) == 0.0
+
+
+# --- nearly touching hulls (regression: certification used to fail) -----------------
+
+
+def nearly_touching_pair(seed, delta, d=384, e=30, n=300, k=60, scale=10.0):
+    """Two clouds in a random e-dim subspace of R^d whose hulls are exactly `delta`
+    apart, each with a k-point support face (a slab face with O(scale) extent).
+
+    Distance / radius ~ 4e-8 for delta = 3e-6: Wolfe's iterate is a tiny combination
+    of O(1) vertices and its direction is too imprecise to certify the distance (the
+    old code raised SolverError with bounds [2.08e-6, 3e-6]); this is what POS
+    embedding-layer vectors of real BERT models produce.
+    """
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, e)) * scale
+    B = rng.standard_normal((n, e)) * scale
+    A[:, 0] = delta / 2 + np.abs(A[:, 0]) * 0.1
+    B[:, 0] = -delta / 2 - np.abs(B[:, 0]) * 0.1
+    A[:k, 0] = delta / 2
+    B[:k, 0] = -delta / 2
+    q, _ = np.linalg.qr(rng.standard_normal((d, e)))
+    return A @ q.T + 3.0, B @ q.T + 3.0
+
+
+@pytest.mark.parametrize("seed, delta", [(0, 3e-6), (1, 3e-6), (0, 1e-5)])
+def test_nearly_touching_hulls_are_certified(seed, delta):
+    from threadpoolctl import threadpool_limits
+
+    A, B = nearly_touching_pair(seed, delta)
+    groups = np.r_[np.zeros(len(A), int), np.ones(len(B), int)]
+    with threadpool_limits(1):  # small SVDs: threads only add overhead (20x on 2 cores)
+        res = hull_distance(A, B)
+        # The same pair through the batched driver.
+        D, info = pairwise_hull_distances(np.vstack([A, B]), groups)
+    assert res.separable
+    check_certificate(A, B, res)
+    assert close(res.distance, delta, rtol=1e-6, floor=0.0)
+    assert info.separable[0, 1]
+    assert close(D[0, 1], delta, rtol=1e-6, floor=0.0)
+    assert info.upper_bound[0, 1] - info.lower_bound[0, 1] <= max(
+        RTOL * info.upper_bound[0, 1], 1e-9 * radius(A, B)) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("seed, delta", [(0, 3e-6), (2, 3e-6), (1, 3e-5)])
+def test_nearly_touching_float32_hulls_are_certified(seed, delta):
+    # Rounded to float32 (as BERT vectors are), the flat faces turn into many nearly
+    # active points with slacks ~1e-7: the polish must price them in one at a time.
+    from threadpoolctl import threadpool_limits
+
+    A, B = nearly_touching_pair(seed, delta)
+    A = A.astype(np.float32).astype(np.float64)
+    B = B.astype(np.float32).astype(np.float64)
+    with threadpool_limits(1):
+        res = hull_distance(A, B)
+    assert res.separable
+    check_certificate(A, B, res)
+    assert 0.9 * delta < res.distance < 1.1 * delta
+
+
+def test_nearly_touching_hulls_need_the_polish(monkeypatch):
+    # Without the support-set polish (the old code path) this pair is not certified.
+    import importlib
+
+    hd = importlib.import_module("harness.geometry.hull_distance")
+    monkeypatch.setattr(hd, "_polish", lambda *args, **kwargs: None)
+    for A, B in [nearly_touching_pair(0, 3e-6),
+                 [X.astype(np.float32).astype(np.float64) for X in nearly_touching_pair(2, 3e-6)]]:
+        with pytest.raises(SolverError, match="did not certify"):
+            hull_distance(A, B)
