@@ -176,3 +176,17 @@ def finalize_task(name, kind, train, test, info, *, train_source, test_source):
 def make_example(sentence, positions, label, source):
     """Small alias that keeps loaders readable."""
     return Example(sentence=sentence, positions=tuple(positions), label=label, source=source)
+
+
+def sentence_blocks(lines):
+    """Group CoNLL-style lines into sentences: lists of ``(line_no, text)``, 1-based,
+    separated by blank lines (shared by the CoNLL-U and conllulex readers)."""
+    block = []
+    for line_no, text in enumerate(lines, start=1):
+        if text.strip():
+            block.append((line_no, text))
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block

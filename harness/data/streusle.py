@@ -37,6 +37,7 @@ from ._io import (
     finalize_task,
     make_example,
     read_lines,
+    sentence_blocks,
 )
 
 N_COLUMNS = 19
@@ -94,17 +95,7 @@ def read_conllulex(path, display=None):
 
 @functools.lru_cache(maxsize=8)
 def _read_conllulex_cached(key, display):
-    sentences = []
-    block = []
-    for line_no, text in enumerate(read_lines(key[0]), start=1):
-        if text.strip():
-            block.append((line_no, text))
-        elif block:
-            sentences.append(_parse_block(block, display))
-            block = []
-    if block:
-        sentences.append(_parse_block(block, display))
-    return tuple(sentences)
+    return tuple(_parse_block(block, display) for block in sentence_blocks(read_lines(key[0])))
 
 
 def _parse_block(block, display):

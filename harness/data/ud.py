@@ -43,6 +43,7 @@ from ._io import (
     finalize_task,
     make_example,
     read_lines,
+    sentence_blocks,
 )
 
 UPOS_TAGS = frozenset(
@@ -111,18 +112,7 @@ def read_conllu(path, display=None):
 
 @functools.lru_cache(maxsize=16)
 def _read_conllu_cached(key, display):
-    lines = read_lines(key[0])
-    sentences = []
-    block = []  # (line_no, text)
-    for line_no, text in enumerate(lines, start=1):
-        if text.strip():
-            block.append((line_no, text))
-        elif block:
-            sentences.append(_parse_block(block, display))
-            block = []
-    if block:
-        sentences.append(_parse_block(block, display))
-    return tuple(sentences)
+    return tuple(_parse_block(block, display) for block in sentence_blocks(read_lines(key[0])))
 
 
 def _parse_block(block, display):
