@@ -6,6 +6,7 @@ One forward pass per batch yields the embedding output and every transformer lay
 bounded by one batch, not by the dataset.
 """
 
+import contextlib
 import logging
 import time
 
@@ -16,6 +17,25 @@ from tqdm.auto import tqdm
 from . import encoding, pooling
 
 logger = logging.getLogger(__name__)
+
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(device, precision):
+    """Context for the forward pass: fp32 (default), or bf16 autocast on CUDA only.
+
+    bf16 is offered for CUDA alone; on CPU fp32 is the only mode, and asking for bf16
+    there raises rather than silently running something else.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}. Got {precision!r} instead.")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if torch.device(device).type != "cuda":
+        raise ValueError(f"precision='bf16' needs a CUDA device; got {device}. fp32 is the only "
+                         "mode on CPU.")
+    return torch.autocast("cuda", dtype=torch.bfloat16)
 
 
 def output_dim(hidden_size, kind):
@@ -39,7 +59,8 @@ def resolve_layers(layers, n_layers):
 
 @torch.no_grad()
 def extract_split(model, tokenizer, split, kind, *, layers=None, batch_size=32,
-                  max_length=None, out=None, dtype=np.float32, progress=True, desc="extract"):
+                  max_length=None, out=None, dtype=np.float32, progress=True, desc="extract",
+                  precision="fp32"):
     """Representations of every example of ``split`` at the chosen layers.
 
     Parameters
@@ -60,6 +81,8 @@ def extract_split(model, tokenizer, split, kind, *, layers=None, batch_size=32,
         ``(n_examples, dim)``); allocated in memory when omitted.
     dtype : numpy dtype
         Storage dtype (float32 default; float16 halves storage).
+    precision : {"fp32", "bf16"}
+        Forward precision; bf16 autocast on CUDA only (see :func:`autocast`).
 
     Returns
     -------
@@ -71,6 +94,7 @@ def extract_split(model, tokenizer, split, kind, *, layers=None, batch_size=32,
     layers = resolve_layers(layers, n_layers)
     max_length = max_length or model.config.max_position_embeddings
     device = next(model.parameters()).device
+    precision_context = autocast(device, precision)
     dim = output_dim(model.config.hidden_size, kind)
     n_examples = len(split.examples)
     if out is None:
@@ -90,8 +114,9 @@ def extract_split(model, tokenizer, split, kind, *, layers=None, batch_size=32,
                                                  by_sentence)
             if len(rows) == 0:
                 continue
-            vectors = forward_examples(model, encoded, sentence_ids, gather, kind, layer_index,
-                                       tokenizer.pad_token_id or 0)
+            with precision_context:
+                vectors = forward_examples(model, encoded, sentence_ids, gather, kind,
+                                           layer_index, tokenizer.pad_token_id or 0)
             n_tokens += sum(len(w) for s in sentence_ids for w in encoded[s].windows)
             vectors = vectors.float().cpu().numpy()
             for j, layer in enumerate(layers):

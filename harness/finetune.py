@@ -86,6 +86,9 @@ class FinetuneConfig:
         unrecorded at those snapshots.
     snapshot_dtype : {"float32", "float16"}
         float16 halves the store size; distances then carry ~1e-3 relative rounding.
+    precision : {"fp32", "bf16"}, default="fp32"
+        bf16 autocast for training steps and snapshot extraction, on CUDA only; fp32 is
+        the default and the only mode on CPU (asking for bf16 there raises).
     checkpoint_every : int or None
         Updates between resumable checkpoints; None = at every snapshot.
     data_options : dict
@@ -110,6 +113,7 @@ class FinetuneConfig:
     snapshot_splits: tuple = ("train", "test")
     intermediate_splits: tuple = None
     snapshot_dtype: str = "float32"
+    precision: str = "fp32"
     checkpoint_every: int = None
     data_options: dict = field(default_factory=dict)
 
@@ -238,6 +242,7 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     config.validate()
     store = store or RunStore()
     loaded = load_model(config.model, device=device)
+    extract.autocast(loaded.model.device, config.precision)  # fail before any work
     rc = run_config(config, loaded)
     key = store.key(rc)
     done = store.get(rc)
@@ -298,7 +303,8 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
             art = get_representations(task, loaded, split, layers=config.snapshot_layers,
                                       dtype=config.snapshot_dtype, max_length=config.max_length,
                                       data_options=config.data_options, store=store,
-                                      snapshot={"run": key, "update": update}, progress=False)
+                                      snapshot={"run": key, "update": update}, progress=False,
+                                      precision=config.precision)
             entry[split] = art.key
         accuracy = _head_accuracy(loaded, head, task, store, entry.get("test"), label_index)
         losses = state["losses"]
@@ -323,10 +329,12 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
         batch = _epoch_batches(trainable, config.batch_size, config.seed, epoch)[position]
         rows, gather = pooling.example_index(train, batch, _offsets(encoded, batch), task.kind,
                                              by_sentence)
-        vectors = extract.forward_examples(model, encoded, batch, gather, task.kind, last_layer,
-                                           pad_id)[0]
+        with extract.autocast(model.device, config.precision):
+            vectors = extract.forward_examples(model, encoded, batch, gather, task.kind,
+                                               last_layer, pad_id)[0]
+            logits = head(vectors)
         loss = torch.nn.functional.cross_entropy(
-            head(vectors), torch.as_tensor(targets[rows], device=model.device))
+            logits.float(), torch.as_tensor(targets[rows], device=model.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.max_grad_norm:

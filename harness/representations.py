@@ -27,7 +27,7 @@ def _code_version():
 
 
 def representation_config(task, model, split, layers, *, dtype="float32", max_length=None,
-                          data_options=None, snapshot=None):
+                          data_options=None, snapshot=None, precision="fp32"):
     """The configuration that keys a representation artifact."""
     return {
         "artifact": "representations",
@@ -40,13 +40,14 @@ def representation_config(task, model, split, layers, *, dtype="float32", max_le
         "layers": list(layers),
         "dtype": dtype,
         "max_length": max_length,
+        "precision": precision,
         "code": _code_version(),
     }
 
 
 def get_representations(task_data, model, split, *, layers=None, dtype="float32",
                         max_length=None, batch_size=32, data_options=None, store=None,
-                        snapshot=None, progress=True):
+                        snapshot=None, progress=True, precision="fp32"):
     """Stored or freshly extracted representations of ``task_data``'s ``split``.
 
     Returns
@@ -59,7 +60,7 @@ def get_representations(task_data, model, split, *, layers=None, dtype="float32"
     layers = extract.resolve_layers(layers, model.n_layers)
     config = representation_config(task_data.name, model, split, layers, dtype=dtype,
                                    max_length=max_length, data_options=data_options,
-                                   snapshot=snapshot)
+                                   snapshot=snapshot, precision=precision)
     found = store.get(config)
     if found is not None:
         return found
@@ -72,7 +73,7 @@ def get_representations(task_data, model, split, *, layers=None, dtype="float32"
         result = extract.extract_split(model.model, model.tokenizer, part, task_data.kind,
                                        layers=layers, batch_size=batch_size,
                                        max_length=max_length, out=out, dtype=dtype,
-                                       progress=progress,
+                                       progress=progress, precision=precision,
                                        desc=f"{model.spec.name}/{task_data.name}/{split}")
         for layer in layers:
             out[layer].flush()

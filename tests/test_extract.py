@@ -97,3 +97,14 @@ def test_layer_selection():
     assert resolve_layers([-1, 0], 6) == [0, 6]
     with pytest.raises(ValueError, match="out of range"):
         resolve_layers([7], 6)
+
+
+def test_bf16_is_cuda_only(minilm):
+    from harness.extract import autocast
+
+    split = Split(SENTENCES, (Example(0, (0,), "X"),))
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        extract_split(minilm.model, minilm.tokenizer, split, "token", precision="bf16",
+                      progress=False)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        autocast("cpu", "fp16")

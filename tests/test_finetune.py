@@ -144,3 +144,9 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
 def test_config_validation():
     with pytest.raises(ValueError, match="snapshot_dtype"):
         FinetuneConfig(snapshot_dtype="int8").validate()
+
+
+def test_bf16_refused_on_cpu(tmp_path):
+    config = FinetuneConfig(task="pos", precision="bf16", data_options=SMALL)
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        finetune(config, store=RunStore(tmp_path), device="cpu", progress=False)

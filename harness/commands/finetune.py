@@ -28,6 +28,8 @@ def register(subparsers):
                         help="hidden-state indices to snapshot (default all; 0 = embeddings)")
     parser.add_argument("--snapshot-splits", nargs="+", default=["train", "test"])
     parser.add_argument("--snapshot-dtype", choices=["float32", "float16"], default="float32")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16 autocast (CUDA only); fp32 is the only mode on CPU")
     parser.add_argument("--max-train-sentences", type=int, default=None)
     parser.add_argument("--max-test-sentences", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="print the run's history as JSON")
@@ -50,6 +52,7 @@ def config_from_args(args):
         snapshot_every=args.snapshot_every,
         snapshot_layers=tuple(args.snapshot_layers) if args.snapshot_layers else None,
         snapshot_splits=tuple(args.snapshot_splits), snapshot_dtype=args.snapshot_dtype,
+        precision=args.precision,
         data_options=data_options)
 
 
