@@ -84,13 +84,21 @@ def label_distances(ws, vectors, clustering, clustering_source):
 
 
 def _pearson_common(d1, labels1, d2, labels2):
+    """Pearson correlation over the label pairs defined on both sides.
+
+    A pair enters only when both labels occur in both sets and both distances are finite
+    (a label all of whose clusters are smaller than ``min_cluster_size`` has no distance:
+    NaN). Returns the correlation, the common labels and the number of pairs used.
+    """
     common = sorted(set(labels1) & set(labels2))
     i1 = [labels1.index(label) for label in common]
     i2 = [labels2.index(label) for label in common]
     m1 = np.asarray(d1)[np.ix_(i1, i1)]
     m2 = np.asarray(d2)[np.ix_(i2, i2)]
     iu = np.triu_indices(len(common), k=1)
-    return metrics.spatial_similarity(m1[iu], m2[iu]), common
+    v1, v2 = m1[iu], m2[iu]
+    keep = np.isfinite(v1) & np.isfinite(v2)
+    return metrics.spatial_similarity(v1[keep], v2[keep]), common, int(keep.sum())
 
 
 def train_test_similarity(ws, model, task, update, layer=-1):
@@ -105,13 +113,13 @@ def train_test_similarity(ws, model, task, update, layer=-1):
     record = {"linear_train": c_train["linear"], "linear_test": c_test["linear"],
               "n_clusters_train": c_train["n_clusters"], "n_clusters_test": c_test["n_clusters"],
               "n_labels_train": c_train["n_labels"], "n_labels_test": c_test["n_labels"],
-              "similarity": None, "n_common_labels": None}
+              "similarity": None, "n_common_labels": None, "n_pairs": None}
     if c_train["linear"] and c_test["linear"]:
         d_train = label_distances(ws, train, label_clustering(train), "labels")
         d_test = label_distances(ws, test, label_clustering(test), "labels")
-        sim, common = _pearson_common(d_train["matrix"], d_train["labels"], d_test["matrix"],
-                                      d_test["labels"])
-        record.update(similarity=float(sim), n_common_labels=len(common))
+        sim, common, n_pairs = _pearson_common(d_train["matrix"], d_train["labels"],
+                                               d_test["matrix"], d_test["labels"])
+        record.update(similarity=float(sim), n_common_labels=len(common), n_pairs=n_pairs)
     return record
 
 
@@ -157,7 +165,7 @@ def layer_similarity(ws, model, task, layer, updates=None):
     sims = []
     for u in updates:
         d = label_distances(ws, ws.vectors(model, task, u, "train", layer), fixed, source)
-        sim, _ = _pearson_common(d0["matrix"], d0["labels"], d["matrix"], d["labels"])
+        sim, _, _ = _pearson_common(d0["matrix"], d0["labels"], d["matrix"], d["labels"])
         sims.append(float(sim))
     return {"updates": list(updates), "similarity": sims, "linear_start": fixed["linear"],
             "n_clusters_start": fixed["n_clusters"]}
@@ -209,8 +217,11 @@ def cross_task_min_distances(ws, model, probed, tuned_on, layer=-1):
     m0 = metrics.min_distance_per_label(label_distances(ws, before, fixed, "labels")["matrix"])
     m1 = metrics.min_distance_per_label(label_distances(ws, after, fixed, "labels")["matrix"])
     change = np.asarray(m1) - np.asarray(m0)
+    defined = np.isfinite(change)  # labels with too few points have no distance
     return {"labels": fixed["labels"], "before": np.asarray(m0).tolist(),
-            "after": np.asarray(m1).tolist(), "n_rose": int((change > 0).sum()),
-            "n_fell": int((change < 0).sum()), "mean_change": float(change.mean()),
+            "after": np.asarray(m1).tolist(), "n_rose": int((change[defined] > 0).sum()),
+            "n_fell": int((change[defined] < 0).sum()),
+            "mean_change": float(change[defined].mean()),
+            "n_without_distance": int((~defined).sum()),
             "linear_before": cluster(ws, before)["linear"],
             "linear_after": cluster(ws, after)["linear"]}
