@@ -49,8 +49,9 @@ def run(args):
             started = time.perf_counter()
             art = get_representations(data, model, split, layers=args.layers, dtype=args.dtype,
                                       batch_size=args.batch_size, data_options=caps, store=store)
-            first = art.array(art.array_names()[0])
-            n_layers = sum(n.startswith("layer") for n in art.array_names())
+            layer_names = [n for n in art.array_names() if n.startswith("layer")]
+            first = art.array(layer_names[0])
+            n_layers = len(layer_names)
             rows.append((task, split, first.shape[0], len(data.labels), n_layers, first.shape[1],
                          art.meta["extract"]["seconds"], time.perf_counter() - started, art.key))
     print(f"{'task':8s} {'split':5s} {'examples':>8s} {'labels':>6s} {'layers':>6s} {'dim':>5s} "
