@@ -7,9 +7,8 @@ on small inputs only (cost roughly :math:`O(n^3 d)` plus :math:`O(n^2)` LPs).
 """
 
 import numpy as np
-from scipy.optimize import linprog
 
-from harness.exceptions import SolverError
+from ._reference import are_separable_reference
 
 __all__ = ["cluster_labels_naive", "separable_lp"]
 
@@ -17,28 +16,19 @@ __all__ = ["cluster_labels_naive", "separable_lp"]
 def separable_lp(A, B):
     """Plain LP: exists (w, b) with ``A w + b >= 1`` and ``B w + b <= -1``?
 
-    Returns True when HiGHS finds a solution, False when it proves infeasibility;
-    any other status raises :class:`SolverError`.
+    The data are centred and scaled first (the problem is invariant, the LP better
+    conditioned), then :func:`harness.geometry._reference.are_separable_reference` (a
+    bare ``linprog``, no filters) decides. True when HiGHS finds a solution, False when
+    it proves infeasibility; any other status raises :class:`SolverError`.
     """
     A = np.asarray(A, float)
     B = np.asarray(B, float)
-    d = A.shape[1]
-    # Centre and scale (the problem is invariant) so that the LP is well conditioned.
     P = np.vstack((A, B))
     mu = P.mean(axis=0)
     R = np.abs(P - mu).max()
     if R == 0:
         return False
-    A = (A - mu) / R
-    B = (B - mu) / R
-    A_ub = np.vstack((np.hstack((-A, -np.ones((len(A), 1)))), np.hstack((B, np.ones((len(B), 1))))))
-    res = linprog(np.zeros(d + 1), A_ub=A_ub, b_ub=-np.ones(len(A_ub)),
-                  bounds=[(None, None)] * (d + 1), method="highs")
-    if res.status == 0:
-        return True
-    if res.status == 2:
-        return False
-    raise SolverError(f"linprog status {res.status}: {res.message}")
+    return are_separable_reference((A - mu) / R, (B - mu) / R)
 
 
 def cluster_labels_naive(X, y):
