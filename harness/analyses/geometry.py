@@ -187,7 +187,7 @@ def centroid_shift(ws, model, task, layer):
     labels, before = centroids(ws, model, task, "first", layer)
     _, after = centroids(ws, model, task, "last", layer)
     diff = after - before
-    coords = metrics.pca_projection(diff)
+    coords = metrics.pca_projection(diff[None])[0]  # one "snapshot" of label vectors
     return {"labels": labels, "spread": float(np.sqrt(diff.var(axis=0).sum())),
             "mean_shift": float(np.linalg.norm(diff, axis=1).mean()),
             "pca": np.asarray(coords).tolist(),
@@ -202,10 +202,8 @@ def centroid_paths(ws, model, task, layer, labels):
     for u in updates:
         all_labels, c = centroids(ws, model, task, u, layer)
         stacked.append(c[[all_labels.index(label) for label in labels]])
-    stacked = np.asarray(stacked)  # (n_updates, n_labels, dim)
-    coords = metrics.pca_projection(stacked.reshape(-1, stacked.shape[-1]))
-    return {"updates": updates, "labels": list(labels),
-            "paths": np.asarray(coords).reshape(len(updates), len(labels), 2).tolist()}
+    coords = metrics.pca_projection(np.asarray(stacked))  # (n_updates, n_labels, 2)
+    return {"updates": updates, "labels": list(labels), "paths": np.asarray(coords).tolist()}
 
 
 def cross_task_min_distances(ws, model, probed, tuned_on, layer=-1):
