@@ -13,18 +13,7 @@ from harness.geometry._reference import are_separable_reference, hull_distance_r
 
 
 
-def random_rotation(d, rng):
-    """A random orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
-    q, r = np.linalg.qr(rng.standard_normal((d, d)))
-    return q * np.sign(np.diag(r))
-
-
-def gaussian_pair(rng, n_a, n_b, d, shift):
-    """Two Gaussian clouds whose means differ by `shift` along the first axis."""
-    A = rng.standard_normal((n_a, d))
-    B = rng.standard_normal((n_b, d))
-    B[:, 0] += shift
-    return A, B
+from geometry_helpers import gaussian_pair, random_rotation  # noqa: E402
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
