@@ -8,6 +8,7 @@ below times a subset instead).
 Run as a script for the comparison table of the issue::
 
     python benchmarks/benchmarks/probes.py --threads 1 --sklearn-subset 16
+    python benchmarks/benchmarks/probes.py --device cuda   # torch backend on the GPU
 
 The script times the *selection* step (every grid setting fitted on 90% of the training
 set and scored on the rest) on the same synthetic data for both backends, with
@@ -121,6 +122,7 @@ def main(argv=None):
     ap.add_argument("--sklearn-subset", type=int, default=16, help="0: fit the whole grid with sklearn")
     ap.add_argument("--n-samples", type=int, default=N_TRAIN)
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--device", default="cpu", help="device of the torch backend (sklearn: CPU)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -135,7 +137,10 @@ def main(argv=None):
     # CPU time of this process as well as wall time: on a shared machine wall time
     # depends on the other users, and with threads pinned CPU time is the fairer measure.
     c0 = time.process_time()
-    t = select_probe_setting(X, y, grid=args.grid, backend="torch", device="cpu", progress=args.progress)
+    t = select_probe_setting(X, y, grid=args.grid, backend="torch", device=args.device,
+                             progress=args.progress)
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
     c1 = time.process_time()
     s = select_probe_setting(X, y, grid=args.grid, backend="sklearn", settings=subset, progress=args.progress)
     c2 = time.process_time()
@@ -152,7 +157,8 @@ def main(argv=None):
 
     lines = [
         f"data: {X.shape[0]} x {X.shape[1]} x {N_CLASSES} classes (synthetic, float32); grid {name!r} = {n_settings} settings; "
-        f"threads={args.threads} (torch + BLAS); torch {torch.__version__} on cpu",
+        f"threads={args.threads} (torch + BLAS); torch {torch.__version__}, torch backend on {args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else ""),
         f"| backend | settings fitted | wall s | CPU s | full grid wall s | full grid CPU s | best val acc (setting) |",
         f"|---|---|---|---|---|---|---|",
         f"| torch (batched) | {n_settings} | {t['seconds']:.1f} | {t['cpu_seconds']:.1f} | {t['seconds']:.1f} | {t['cpu_seconds']:.1f} | "

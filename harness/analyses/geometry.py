@@ -23,6 +23,11 @@ from ..geometry import similarity as metrics
 
 logger = logging.getLogger(__name__)
 
+# The code a cached clustering or distance matrix depends on (by module path, since
+# harness.geometry re-exports functions under the same names).
+GEOMETRY_CODE = ("harness.geometry.clustering", "harness.geometry.hull_distance",
+                 "harness.geometry.separability", "harness.geometry.similarity")
+
 
 def cluster(ws, vectors):
     """DirectProbe on one set of vectors (cached).
@@ -53,15 +58,28 @@ def cluster(ws, vectors):
                 "seconds": time.perf_counter() - started,
                 "assignment": np.asarray(result.assignment, dtype=np.int64)}
 
-    return ws.cached(config, compute, arrays=("assignment",))
+    return ws.cached(config, compute, arrays=("assignment",), depends_on=GEOMETRY_CODE)
 
 
-def label_clustering(vectors):
-    """The one-cluster-per-label clustering (what a linear DirectProbe result is)."""
+def label_clustering(vectors, directprobe=None):
+    """The one-cluster-per-label clustering (what a linear DirectProbe result is).
+
+    With ``directprobe`` (a :func:`cluster` result of the same vectors), the points it
+    dropped as cross-label duplicates are left out here too (assignment -1): two labels
+    sharing a vector would otherwise have hull distance 0 in a space DirectProbe calls
+    linear, and every later snapshot measures the same points.
+    """
     labels = sorted(set(vectors.y.tolist()))
     index = {label: i for i, label in enumerate(labels)}
-    return {"assignment": np.asarray([index[v] for v in vectors.y], dtype=np.int64),
-            "cluster_labels": labels, "labels": labels, "source": "labels"}
+    assignment = np.asarray([index[v] for v in vectors.y], dtype=np.int64)
+    source = "labels"
+    if directprobe is not None:
+        dropped = np.asarray(directprobe["assignment"]) < 0
+        if dropped.any():
+            assignment[dropped] = -1
+            source = f"labels-without-duplicates:{vectors.source}"
+    return {"assignment": assignment, "cluster_labels": labels, "labels": labels,
+            "source": source}
 
 
 def label_distances(ws, vectors, clustering, clustering_source):
@@ -80,7 +98,7 @@ def label_distances(ws, vectors, clustering, clustering_source):
             min_cluster_size=ws.tier.min_cluster_size)
         return {"labels": labels, "matrix": np.asarray(matrix, dtype=np.float64)}
 
-    return ws.cached(config, compute, arrays=("matrix",))
+    return ws.cached(config, compute, arrays=("matrix",), depends_on=GEOMETRY_CODE)
 
 
 def _pearson_common(d1, labels1, d2, labels2):
@@ -115,33 +133,38 @@ def train_test_similarity(ws, model, task, update, layer=-1):
               "n_labels_train": c_train["n_labels"], "n_labels_test": c_test["n_labels"],
               "similarity": None, "n_common_labels": None, "n_pairs": None}
     if c_train["linear"] and c_test["linear"]:
-        d_train = label_distances(ws, train, label_clustering(train), "labels")
-        d_test = label_distances(ws, test, label_clustering(test), "labels")
+        fixed_train, fixed_test = label_clustering(train, c_train), label_clustering(test, c_test)
+        d_train = label_distances(ws, train, fixed_train, fixed_train["source"])
+        d_test = label_distances(ws, test, fixed_test, fixed_test["source"])
         sim, common, n_pairs = _pearson_common(d_train["matrix"], d_train["labels"],
                                                d_test["matrix"], d_test["labels"])
         record.update(similarity=float(sim), n_common_labels=len(common), n_pairs=n_pairs)
     return record
 
 
-def min_distance_curve(ws, model, task, layer=-1, include_nonlinear=False):
+def min_distance_curve(ws, model, task, layer=-1, include_nonlinear=False, updates=None):
     """Each label's minimum distance over the snapshots (F5, Fig. 2).
 
     The fixed clustering is one cluster per label; it is meaningful when the original
     layer is linear, which ``linear_start`` reports. For a non-linear original layer the
     curves are not computed (``min_distance`` is None) unless ``include_nonlinear``.
+    ``updates`` selects snapshots (default all; the claim needs only the first and last).
     """
-    updates = ws.updates(model, task)
-    first = ws.vectors(model, task, updates[0], "train", layer)
-    last = ws.vectors(model, task, updates[-1], "train", layer)
-    fixed = label_clustering(first)
-    linear_start = cluster(ws, first)["linear"]
+    all_updates = ws.updates(model, task)
+    updates = all_updates if updates is None else [
+        {"first": all_updates[0], "last": all_updates[-1]}.get(u, u) for u in updates]
+    first = ws.vectors(model, task, all_updates[0], "train", layer)
+    last = ws.vectors(model, task, all_updates[-1], "train", layer)
+    start = cluster(ws, first)
+    fixed = label_clustering(first, start)
+    linear_start = start["linear"]
     if not linear_start and not include_nonlinear:
         return {"updates": updates, "labels": fixed["labels"], "min_distance": None,
                 "linear_start": False, "linear_end": cluster(ws, last)["linear"]}
     curves = []
     for u in updates:
         vec = ws.vectors(model, task, u, "train", layer)
-        d = label_distances(ws, vec, fixed, "labels")
+        d = label_distances(ws, vec, fixed, fixed["source"])
         curves.append(metrics.min_distance_per_label(d["matrix"]))
     return {"updates": updates, "labels": fixed["labels"],
             "min_distance": np.asarray(curves).tolist(),
@@ -211,9 +234,12 @@ def cross_task_min_distances(ws, model, probed, tuned_on, layer=-1):
     ``tuned_on`` (F6, the paper's Table 5), with the one-cluster-per-label clustering."""
     before = ws.cross_vectors(model, None, probed, "train", layer)
     after = ws.cross_vectors(model, tuned_on, probed, "train", layer)
-    fixed = label_clustering(before)
-    m0 = metrics.min_distance_per_label(label_distances(ws, before, fixed, "labels")["matrix"])
-    m1 = metrics.min_distance_per_label(label_distances(ws, after, fixed, "labels")["matrix"])
+    clustered_before = cluster(ws, before)
+    fixed = label_clustering(before, clustered_before)
+    m0 = metrics.min_distance_per_label(
+        label_distances(ws, before, fixed, fixed["source"])["matrix"])
+    m1 = metrics.min_distance_per_label(
+        label_distances(ws, after, fixed, fixed["source"])["matrix"])
     change = np.asarray(m1) - np.asarray(m0)
     defined = np.isfinite(change)  # labels with too few points have no distance
     return {"labels": fixed["labels"], "before": np.asarray(m0).tolist(),
@@ -221,5 +247,5 @@ def cross_task_min_distances(ws, model, probed, tuned_on, layer=-1):
             "n_fell": int((change[defined] < 0).sum()),
             "mean_change": float(change[defined].mean()),
             "n_without_distance": int((~defined).sum()),
-            "linear_before": cluster(ws, before)["linear"],
+            "linear_before": clustered_before["linear"],
             "linear_after": cluster(ws, after)["linear"]}

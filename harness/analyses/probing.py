@@ -2,6 +2,8 @@
 
 from ..probes import probe_grid_search
 
+PROBE_CODE = ("harness.probes.mlp", "harness.probes._torch_backend")
+
 
 def probe(ws, train, test):
     """MLP probe accuracy of ``train``/``test`` :class:`~.workspace.Vectors` (cached)."""
@@ -19,7 +21,7 @@ def probe(ws, train, test):
                 "hidden_sizes": list(result.hidden_sizes), "alpha": result.alpha,
                 "n_test_unseen": result.n_test_unseen, "seconds": result.timings.get("total")}
 
-    return ws.cached(config, compute)
+    return ws.cached(config, compute, depends_on=PROBE_CODE)
 
 
 def original_vs_tuned(ws, model, task, layer=-1):

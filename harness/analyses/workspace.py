@@ -1,6 +1,5 @@
 """A tier's runs and representations, obtained once per process and cached in the store."""
 
-import functools
 import logging
 from typing import NamedTuple
 
@@ -111,16 +110,17 @@ class Workspace:
         return top + 1 + layer if layer < 0 else layer
 
     # ---- cached analysis results --------------------------------------------------------
-    def cached(self, config, compute, *, arrays=()):
+    def cached(self, config, compute, *, arrays=(), depends_on=()):
         """Result of ``compute()`` (a dict) cached in the store under ``config``.
 
         Entries of the result named in ``arrays`` are stored as ``.npy`` arrays, the rest
-        as JSON in the manifest.
+        as JSON in the manifest. ``depends_on`` names the modules whose source the result
+        depends on: editing one of them (and only those) invalidates the entry.
         """
-        from .. import analyses
+        import importlib
 
-        full = {"artifact": "analysis", **config,
-                "code": code_version(*_analysis_modules(analyses))}
+        modules = [importlib.import_module(name) for name in depends_on]
+        full = {"artifact": "analysis", **config, "code": code_version(*modules)}
         found = self.store.get(full)
         if found is None:
             result = compute()
@@ -133,15 +133,3 @@ class Workspace:
         for name in arrays:
             out[name] = np.asarray(found.array(name))
         return out
-
-
-@functools.lru_cache(maxsize=1)
-def _analysis_modules(package):
-    import importlib
-
-    names = [f"{package.__name__}.{n}" for n in ("geometry", "probing")]
-    # By module path: harness.geometry re-exports functions under the same names.
-    names += [f"harness.geometry.{n}" for n in ("clustering", "hull_distance", "separability",
-                                                "similarity")]
-    names += ["harness.probes.mlp", "harness.probes._torch_backend"]
-    return tuple(importlib.import_module(n) for n in names)

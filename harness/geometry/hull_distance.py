@@ -885,9 +885,19 @@ def _pairwise_core(X, groups, *, rtol, atol, max_iter, tol_lp, verdict_only, cal
         for p in block:
             if not verdict_only:
                 g, h = pairs[p]
-                results[p] = _finish(orig[g], orig[h], solvers[p], mu, R, tol_lp=tol_lp,
-                                     rtol=rtol, atol=atol, max_iter=max_iter,
-                                     lp_plane=lp_plane[p] if verdict[p] is not None else False)
+                try:
+                    results[p] = _finish(orig[g], orig[h], solvers[p], mu, R, tol_lp=tol_lp,
+                                         rtol=rtol, atol=atol, max_iter=max_iter,
+                                         lp_plane=lp_plane[p] if verdict[p] is not None
+                                         else False)
+                except SolverError:
+                    # The shared centring and radius of all groups can leave a nearly
+                    # touching pair below what the batched iterate certifies (seen on
+                    # POS at an embedding layer: stalled at max_iter, while the pair on
+                    # its own certifies in ~600 iterations). Re-solve the pair alone.
+                    results[p] = _retry_alone(orig[g], orig[h], labels[g], labels[h],
+                                              rtol=rtol, atol=atol, max_iter=max_iter,
+                                              tol_lp=tol_lp)
             solvers[p] = None
     S = np.zeros((k, k), bool)
     for p, (g, h) in enumerate(pairs):
@@ -908,6 +918,14 @@ def _pairwise_core(X, groups, *, rtol, atol, max_iter, tol_lp, verdict_only, cal
     info = PairwiseHullInfo(labels=labels, lower_bound=lo, upper_bound=hi, separable=S,
                             n_iter=it, n_lp=n_lp, method="exact")
     return D, info
+
+
+def _retry_alone(A, B, label_a, label_b, **tolerances):
+    """:func:`hull_distance` of one pair, centred and scaled on its own points."""
+    try:
+        return hull_distance(A, B, **tolerances)
+    except SolverError as error:
+        raise SolverError(f"groups {label_a!s} and {label_b!s}: {error}") from error
 
 
 def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, verdict_only,

@@ -155,8 +155,11 @@ def load_model(name, *, device=None, cache_dir=None):
     hf_logging.set_verbosity_error()  # the unused pooler's load report is noise here
     hf_logging.disable_progress_bar()
     try:
+        # float32 always: transformers 5 defaults to the checkpoint's dtype ("auto"), and
+        # a bf16/fp16 checkpoint would otherwise be fine-tuned in half precision. bf16 is
+        # opt-in as autocast over fp32 weights (see harness.extract.autocast).
         model = AutoModel.from_pretrained(directory, local_files_only=True,
-                                          add_pooling_layer=False)
+                                          add_pooling_layer=False, dtype=torch.float32)
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()

@@ -5,7 +5,9 @@ This module trains ``B`` independent multi-layer perceptrons that share an archi
 dimension and each layer is one ``torch.bmm``/``torch.matmul`` call. Members may differ
 in their L2 penalty ``alpha`` and in their random seed. Settings with different hidden
 sizes are grouped and each group is trained as one batched model, so a grid of 16 shapes
-x 8 penalties is 16 batched fits rather than 128 sequential ones.
+x 8 penalties is 16 batched fits rather than 128 sequential ones; on a GPU, where kernel
+launches rather than arithmetic bound such small networks, all shapes are zero-padded to
+the widest and the whole grid is one batched fit (``pad``).
 
 The optimisation follows :class:`sklearn.neural_network.MLPClassifier` with
 ``solver="adam"`` step for step, so that the two backends of
@@ -54,6 +56,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 __all__ = ["MemberSpec", "TrainedMLP", "train_mlps", "resolve_device"]
+
+_SHUFFLE_STREAM = 0x5EED5EED  # xor-ed into a member's seed for its minibatch orders
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,20 @@ def _init_member(gen, layer_units, torch, dtype):
     return coefs, intercepts
 
 
+def _pad_member(member, layer_units, torch):
+    """Zero-pad a member's (coefs, intercepts) to the group's widest ``layer_units``."""
+    coefs, intercepts = member
+    padded_c, padded_i = [], []
+    for W, b, fan_in, fan_out in zip(coefs, intercepts, layer_units[:-1], layer_units[1:]):
+        Wp = torch.zeros((fan_in, fan_out), dtype=W.dtype)
+        Wp[:W.shape[0], :W.shape[1]] = W
+        bp = torch.zeros(fan_out, dtype=b.dtype)
+        bp[:b.shape[0]] = b
+        padded_c.append(Wp)
+        padded_i.append(bp)
+    return padded_c, padded_i
+
+
 def _train_group(
     X,
     y,
@@ -155,17 +173,30 @@ def _train_group(
     progress,
     desc,
 ):
-    """Train members that share ``hidden_sizes`` as one batched model."""
+    """Train members with the same number of hidden layers as one batched model.
+
+    Members narrower than the widest are zero-padded: a padded unit has zero incoming
+    weights and bias, so its ReLU output and every gradient reaching it are exactly 0,
+    and Adam never moves it (its moments stay 0). Each member is initialised with its
+    own sizes before padding, so padding changes no member's trajectory beyond the
+    summation order inside the matrix products.
+    """
     import torch
 
     n_samples, n_features = X.shape
-    hidden = tuple(specs[0].hidden_sizes)
+    hidden = tuple(max(widths) for widths in zip(*(s.hidden_sizes for s in specs)))
     layer_units = [n_features, *hidden, n_classes]
     n_layers = len(layer_units) - 1
     B = len(specs)
+    member_units = [[n_features, *s.hidden_sizes, n_classes] for s in specs]
 
     gens = [torch.Generator().manual_seed(int(s.seed)) for s in specs]
-    inits = [_init_member(g, layer_units, torch, dtype) for g in gens]
+    inits = [_pad_member(_init_member(g, units, torch, dtype), layer_units, torch)
+             for g, units in zip(gens, member_units)]
+    # Minibatch orders come from a second stream per seed, so that they do not depend on
+    # how many numbers the member's initialisation drew (its shape): members of one seed
+    # then share one order whatever their sizes.
+    gens = [torch.Generator().manual_seed(int(s.seed) ^ _SHUFFLE_STREAM) for s in specs]
     # params[i]: weights (B, fan_in, fan_out); params[n_layers + i]: biases (B, 1, fan_out)
     params = [torch.stack([m[0][i] for m in inits]).to(device) for i in range(n_layers)]
     params += [torch.stack([m[1][i] for m in inits]).unsqueeze(1).to(device) for i in range(n_layers)]
@@ -195,9 +226,12 @@ def _train_group(
         nonlocal params, m_state, v_state, alpha, act_idx
         for j in np.flatnonzero(done_local):
             k = act_idx[j]
+            units = member_units[k]
             final[k] = (
-                [params[i][j].cpu().numpy().copy() for i in range(n_layers)],
-                [params[n_layers + i][j, 0].cpu().numpy().copy() for i in range(n_layers)],
+                [params[i][j, :units[i], :units[i + 1]].cpu().numpy().copy()
+                 for i in range(n_layers)],
+                [params[n_layers + i][j, 0, :units[i + 1]].cpu().numpy().copy()
+                 for i in range(n_layers)],
             )
         keep = torch.as_tensor(np.flatnonzero(~done_local), device=device)
         params = [p.index_select(0, keep) for p in params]
@@ -339,6 +373,7 @@ def train_mlps(
     device=None,
     dtype="float32",
     progress=False,
+    pad=None,
 ):
     """Train many ReLU MLP classifiers with Adam, batched by architecture.
 
@@ -370,6 +405,12 @@ def train_mlps(
         Arithmetic precision.
     progress : bool, default=False
         Show a tqdm bar per batched group.
+    pad : bool or None, default=None
+        Batch members of different widths together, zero-padded to the widest (see
+        :func:`_train_group`): one batched model per number of hidden layers instead of
+        one per shape. It costs up to ``widest / width`` times the arithmetic of a narrow
+        member but removes most kernel launches, which is what bounds small MLPs on a
+        GPU. ``None``: pad on CUDA, group by shape on CPU (where arithmetic bounds).
 
     Returns
     -------
@@ -397,11 +438,15 @@ def train_mlps(
     Xt = torch.from_numpy(np.array(X, dtype=dtype, order="C")).to(dev)
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
 
+    if pad is None:
+        pad = dev.type == "cuda"
     groups = {}
     for k, s in enumerate(specs):
-        groups.setdefault(tuple(s.hidden_sizes), []).append(k)
+        key = len(s.hidden_sizes) if pad else tuple(s.hidden_sizes)
+        groups.setdefault(key, []).append(k)
     out = [None] * len(specs)
     for hidden, idx in groups.items():
+        hidden = tuple(max(w) for w in zip(*(specs[k].hidden_sizes for k in idx)))
         logger.debug("training %d member(s) with hidden sizes %s on %s", len(idx), hidden, dev)
         res = _train_group(
             Xt,

@@ -379,3 +379,33 @@ def test_nearly_touching_hulls_need_the_polish(monkeypatch):
                  [X.astype(np.float32).astype(np.float64) for X in nearly_touching_pair(2, 3e-6)]]:
         with pytest.raises(SolverError, match="did not certify"):
             hull_distance(A, B)
+
+
+def test_pairwise_retries_an_uncertified_pair_on_its_own(monkeypatch):
+    # The batched path centres and scales all groups together; a nearly touching pair
+    # that it cannot certify (seen on POS at MiniLM's embedding layer) is re-solved alone.
+    import importlib
+
+    hd = importlib.import_module("harness.geometry.hull_distance")
+    rng = np.random.default_rng(5)
+    X, g = grouped_data(rng, 3, 120, 4, 4.0)
+    expected, _ = pairwise_hull_distances(X, g)
+    finish, calls = hd._finish, []
+
+    def flaky_finish(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SolverError("hull_distance did not certify the distance (planted)")
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(hd, "_finish", flaky_finish)
+    D, info = pairwise_hull_distances(X, g)
+    assert len(calls) >= 3
+    np.testing.assert_allclose(D, expected, rtol=2e-6, atol=1e-12)
+
+    def always_failing(*args, **kwargs):
+        raise SolverError("hull_distance did not certify the distance (planted)")
+
+    monkeypatch.setattr(hd, "_finish", always_failing)
+    with pytest.raises(SolverError, match=r"groups 0 and 1: hull_distance did not certify"):
+        pairwise_hull_distances(X, g)

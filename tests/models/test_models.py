@@ -99,3 +99,19 @@ def test_directory_without_weights_fails_clearly(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(ModelNotAvailableError, match="has no weights"):
         load_model(str(tmp_path))
+
+
+def test_half_precision_checkpoint_loads_as_float32(hub_cache, tmp_path):
+    # transformers 5 would keep the checkpoint's dtype ("auto"); fine-tuning needs fp32.
+    import torch
+    from transformers import AutoModel
+
+    snapshot = next((hub_cache / "models--google--bert_uncased_L-2_H-128_A-2" / "snapshots").iterdir())
+    half = tmp_path / "bf16"
+    AutoModel.from_pretrained(snapshot, dtype=torch.bfloat16).save_pretrained(half)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (snapshot / name).exists():
+            (half / name).write_bytes((snapshot / name).read_bytes())
+    assert AutoModel.from_pretrained(half).dtype == torch.bfloat16  # what "auto" does
+    loaded = load_model(str(half), device="cpu")
+    assert {p.dtype for p in loaded.model.parameters()} == {torch.float32}

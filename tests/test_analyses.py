@@ -1,0 +1,117 @@
+"""The analyses layer (what the claims decide on), on small hand-made snapshots.
+
+A real :class:`~harness.analyses.Workspace` with its fine-tuning replaced by in-memory
+vectors: the analysis code, its store cache and the geometry kernels all run for real.
+"""
+
+import numpy as np
+import pytest
+
+from harness.analyses import Workspace, geometry
+from harness.analyses.workspace import Vectors
+from harness.store import RunStore
+from harness.tiers import get_tier
+
+
+class SnapshotWorkspace(Workspace):
+    """A Workspace whose runs are given as ``{update: {layer: (X, y)}}`` (train split)."""
+
+    def __init__(self, snapshots, store):
+        super().__init__(get_tier("tiny"), store=store, progress=False)
+        self.snapshots = snapshots
+
+    def updates(self, model, task):
+        return sorted(self.snapshots)
+
+    def n_layers(self, model, task=None):
+        return max(next(iter(self.snapshots.values())))
+
+    def vectors(self, model, task, update, split, layer):
+        updates = self.updates(model, task)
+        update = {"first": updates[0], "last": updates[-1]}.get(update, update)
+        X, y = self.snapshots[update][layer]
+        return Vectors(np.asarray(X, float), np.asarray(y), f"test/{task}/{update}/{split}/L{layer}")
+
+
+def blobs(rng, centres, n=8, scale=0.05):
+    X = np.vstack([c + scale * rng.standard_normal((n, len(c))) for c in centres])
+    y = np.repeat([f"l{i}" for i in range(len(centres))], n)
+    return X, y
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path)
+
+
+def test_min_distance_curve_grows_when_labels_move_apart(store):
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    before = blobs(rng, centres)
+    after = (before[0] * 3.0, before[1])  # everything scaled: every distance x3
+    ws = SnapshotWorkspace({0: {1: before}, 10: {1: after}}, store)
+    curve = geometry.min_distance_curve(ws, "m", "t", 1)
+    assert curve["linear_start"] and curve["linear_end"]
+    d = np.asarray(curve["min_distance"])
+    np.testing.assert_allclose(d[1], 3 * d[0], rtol=1e-6)
+    # A second call is served from the store cache with the same numbers.
+    again = geometry.min_distance_curve(ws, "m", "t", 1, updates=["first", "last"])
+    np.testing.assert_allclose(np.asarray(again["min_distance"]), d)
+
+
+def test_cross_label_duplicates_are_left_out_of_distances(store):
+    # Two labels share one vector (as repeated words do at an embedding layer).
+    # DirectProbe drops it and calls the space linear; the distances must drop it too,
+    # or the two labels would have minimum distance 0.
+    rng = np.random.default_rng(1)
+    X, y = blobs(rng, np.array([[0.0, 0.0], [2.0, 0.0]]))
+    shared = np.array([[1.0, 0.0]])
+    X = np.vstack([X, shared, shared])
+    y = np.concatenate([y, ["l0", "l1"]])
+    ws = SnapshotWorkspace({0: {0: (X, y)}, 5: {0: (X * 2, y)}}, store)
+    with pytest.warns(Warning, match="cross-label duplicates"):
+        clustered = geometry.cluster(ws, ws.vectors("m", "t", 0, "train", 0))
+    assert clustered["linear"] and clustered["n_dropped_duplicates"] == 2
+    curve = geometry.min_distance_curve(ws, "m", "t", 0)
+    d = np.asarray(curve["min_distance"])
+    assert np.all(d[0] > 1.5) and np.all(d[1] > 3.0), d
+
+
+def test_nonlinear_start_gives_no_min_distances(store):
+    rng = np.random.default_rng(2)
+    X, y = blobs(rng, np.array([[0.0, 0.0], [0.05, 0.0]]), scale=0.5)  # overlapping
+    ws = SnapshotWorkspace({0: {2: (X, y)}, 5: {2: (X, y)}}, store)
+    curve = geometry.min_distance_curve(ws, "m", "t", 2)
+    assert curve["linear_start"] is False and curve["min_distance"] is None
+
+
+def test_layer_similarity_is_one_for_a_scaled_space_and_lower_for_a_shuffle(store):
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((5, 3)) * 3
+    X, y = blobs(rng, centres)
+    moved = centres.copy()
+    moved[[0, 1]] = moved[[1, 0]]  # swap two labels' places: distances re-paired
+    X2, _ = blobs(rng, moved)
+    ws = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X * 2 + 1, y)}, 9: {1: (X2, y)}}, store)
+    rec = geometry.layer_similarity(ws, "m", "t", 1)
+    assert rec["updates"] == [0, 5, 9]
+    assert rec["similarity"][0] == pytest.approx(1.0)
+    assert rec["similarity"][1] == pytest.approx(1.0)
+    assert rec["similarity"][2] < 0.99
+
+
+def test_centroid_shift_spread_is_rotation_invariant(store):
+    rng = np.random.default_rng(4)
+    centres = rng.standard_normal((4, 3))
+    X, y = blobs(rng, centres)
+    shift = rng.standard_normal((4, 3))
+    X2 = X + np.repeat(shift, 8, axis=0)
+    Q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    ws1 = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X2, y)}}, store)
+    ws2 = SnapshotWorkspace({0: {1: (X @ Q, y)}, 5: {1: (X2 @ Q, y)}}, store)
+    a = geometry.centroid_shift(ws1, "m", "t", 1)
+    b = geometry.centroid_shift(ws2, "m", "t", 1)
+    diff = shift - shift.mean(0)
+    assert a["spread"] == pytest.approx(np.sqrt((diff ** 2).sum() / 4))
+    assert a["spread"] == pytest.approx(b["spread"])
+    assert np.asarray(a["pca"]).shape == (4, 2)
