@@ -20,13 +20,15 @@ import numpy as np
 
 from ..geometry import clustering as clustering_kernels
 from ..geometry import similarity as metrics
+from .workspace import code_fingerprint
 
 logger = logging.getLogger(__name__)
 
 # The code a cached clustering or distance matrix depends on (by module path, since
 # harness.geometry re-exports functions under the same names).
-GEOMETRY_CODE = ("harness.geometry.clustering", "harness.geometry.hull_distance",
-                 "harness.geometry.separability", "harness.geometry.similarity")
+GEOMETRY_CODE = code_fingerprint(
+    "harness.geometry.clustering", "harness.geometry.hull_distance",
+    "harness.geometry.separability", "harness.geometry.similarity")
 
 
 def cluster(ws, vectors):
@@ -58,7 +60,7 @@ def cluster(ws, vectors):
                 "seconds": time.perf_counter() - started,
                 "assignment": np.asarray(result.assignment, dtype=np.int64)}
 
-    return ws.cached(config, compute, arrays=("assignment",), depends_on=GEOMETRY_CODE)
+    return ws.cached(config, compute, arrays=("assignment",), code=GEOMETRY_CODE)
 
 
 def label_clustering(vectors, directprobe=None):
@@ -98,7 +100,7 @@ def label_distances(ws, vectors, clustering, clustering_source):
             min_cluster_size=ws.tier.min_cluster_size)
         return {"labels": labels, "matrix": np.asarray(matrix, dtype=np.float64)}
 
-    return ws.cached(config, compute, arrays=("matrix",), depends_on=GEOMETRY_CODE)
+    return ws.cached(config, compute, arrays=("matrix",), code=GEOMETRY_CODE)
 
 
 def _pearson_common(d1, labels1, d2, labels2):

@@ -1,8 +1,9 @@
 """Classifier-probe analyses (F1 and the accuracy column of F6), cached in the store."""
 
 from ..probes import probe_grid_search
+from .workspace import code_fingerprint
 
-PROBE_CODE = ("harness.probes.mlp", "harness.probes._torch_backend")
+PROBE_CODE = code_fingerprint("harness.probes.mlp", "harness.probes._torch_backend")
 
 
 def probe(ws, train, test):
@@ -21,7 +22,7 @@ def probe(ws, train, test):
                 "hidden_sizes": list(result.hidden_sizes), "alpha": result.alpha,
                 "n_test_unseen": result.n_test_unseen, "seconds": result.timings.get("total")}
 
-    return ws.cached(config, compute, depends_on=PROBE_CODE)
+    return ws.cached(config, compute, code=PROBE_CODE)
 
 
 def original_vs_tuned(ws, model, task, layer=-1):

@@ -110,17 +110,15 @@ class Workspace:
         return top + 1 + layer if layer < 0 else layer
 
     # ---- cached analysis results --------------------------------------------------------
-    def cached(self, config, compute, *, arrays=(), depends_on=()):
+    def cached(self, config, compute, *, arrays=(), code):
         """Result of ``compute()`` (a dict) cached in the store under ``config``.
 
         Entries of the result named in ``arrays`` are stored as ``.npy`` arrays, the rest
-        as JSON in the manifest. ``depends_on`` names the modules whose source the result
-        depends on: editing one of them (and only those) invalidates the entry.
+        as JSON in the manifest. ``code`` is the fingerprint of the modules the result
+        depends on (:func:`code_fingerprint`): editing one of them, and only those,
+        invalidates the entry.
         """
-        import importlib
-
-        modules = [importlib.import_module(name) for name in depends_on]
-        full = {"artifact": "analysis", **config, "code": code_version(*modules)}
+        full = {"artifact": "analysis", **config, "code": code}
         found = self.store.get(full)
         if found is None:
             result = compute()
@@ -133,3 +131,15 @@ class Workspace:
         for name in arrays:
             out[name] = np.asarray(found.array(name))
         return out
+
+
+def code_fingerprint(*module_names):
+    """:func:`~harness.store.code_version` of the named modules, taken when called.
+
+    Analysis modules call it at import, next to importing the kernels they use, so that
+    the fingerprint describes the code this process runs even if the files are edited
+    while it runs.
+    """
+    import importlib
+
+    return code_version(*(importlib.import_module(name) for name in module_names))
