@@ -51,9 +51,11 @@ def run(args):
         cmd += ["--data-dir", args.data_dir]
     cmd += args.pytest_args
     print("running:", " ".join(cmd), flush=True)
+    before = _artifact_count(store)
     started = time.time()
     code = subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
     wall = time.time() - started
+    computed = _artifact_count(store) - before
     if not evidence.is_file():
         print(f"the claim run wrote no evidence (pytest exit {code}); no report", file=sys.stderr)
         return code or 1
@@ -61,8 +63,14 @@ def run(args):
     tier = get_tier(args.tier).with_selection(args.models, args.tasks)
     ws = Workspace(tier, store=store, data_dir=args.data_dir, progress=False)
     provenance = {"tier": tier.to_dict(), "command": " ".join(sys.argv), "pytest_exit": code,
-                  "claims_wall_s": wall, "started": time.strftime(
+                  "claims_wall_s": wall, "store_artifacts_reused": before,
+                  "store_artifacts_computed": computed, "started": time.strftime(
                       "%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **environment()}
     report = write_report(ws, records, out, provenance)
     print(f"report: {report} ({len(records)} claim cells, claims wall time {wall:.0f} s)")
     return code
+
+
+def _artifact_count(store):
+    """Complete artifacts in the store (runs, snapshots, analyses): cold vs warm runs."""
+    return sum(1 for _ in (store.root / "objects").glob("*/*/manifest.json"))

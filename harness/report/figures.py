@@ -16,6 +16,17 @@ def _save(fig, path):
     return path
 
 
+def extreme_labels(change, k=3):
+    """Indices of the ``k`` most rising labels (largest first), then the ``k`` least.
+
+    Labels without a distance (NaN: every cluster below ``min_cluster_size``) are skipped;
+    a label is listed once when fewer than ``2 k`` labels have one.
+    """
+    change = np.asarray(change, dtype=float)
+    order = [int(i) for i in np.argsort(change, kind="stable") if np.isfinite(change[i])]
+    return list(dict.fromkeys(order[-k:][::-1] + order[:k]))
+
+
 def fig2_min_distance(ws, model, tasks, layer, path):
     """Fig. 2: minimum distance per label over updates; the 3 labels that rise most and
     the 3 that rise least, per task."""
@@ -23,10 +34,7 @@ def fig2_min_distance(ws, model, tasks, layer, path):
     for ax, task in zip(axes[0], tasks):
         curve = geometry.min_distance_curve(ws, model, task, layer)
         d = np.asarray(curve["min_distance"])
-        change = d[-1] - d[0]
-        order = np.argsort(change)
-        chosen = list(order[-3:][::-1]) + list(order[:3])
-        for i in chosen:
+        for i in extreme_labels(d[-1] - d[0]):
             ax.plot(curve["updates"], d[:, i], marker=".", label=curve["labels"][i])
         ax.set_title(f"{task} (layer {layer}{'' if curve['linear_start'] else ', non-linear'})")
         ax.set_xlabel("updates")

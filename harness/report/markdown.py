@@ -32,6 +32,15 @@ def _num(v):
     return str(v)
 
 
+def _store_line(provenance):
+    reused = provenance.get("store_artifacts_reused")
+    computed = provenance.get("store_artifacts_computed")
+    if reused is None or computed is None:
+        return "store use not recorded"
+    state = "cold store" if reused == 0 else "warm store"
+    return f"{state}: {computed} artifacts computed, {reused} already stored"
+
+
 def verdict_table(records):
     lines = ["| claim | cell | verdict | rule / reason | deciding numbers |",
              "|---|---|---|---|---|"]
@@ -133,7 +142,8 @@ def write_report(ws, records, out_dir, provenance):
         f"{tier.description}",
         "",
         f"**Verdicts:** {summary_counts(records)}. Wall time of the claim run: "
-        f"{provenance.get('claims_wall_s', 0):.0f} s.",
+        f"{provenance.get('claims_wall_s', 0):.0f} s "
+        f"({_store_line(provenance)}).",
         "",
         "Verdicts: *holds* = the paper's claim holds on this tier; *deviates (known)* = it "
         "does not hold, recorded as a strict xfail with the measured numbers; *not run* = "
