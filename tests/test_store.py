@@ -105,3 +105,18 @@ def test_corrupt_artifact_raises_not_regenerates(tmp_path):
     with pytest.raises(StoreError, match="unreadable manifest"):
         store.get({"k": 2})
     assert store.gc(keys={art.key}) and store.get({"k": 2}) is None
+
+
+def test_code_fingerprints_do_not_depend_on_import_history():
+    # Keys must be the same in a process that imported one data reader and in one that
+    # imported another: otherwise the same representations are stored twice.
+    import subprocess
+    import sys
+
+    code = ("import importlib, sys; importlib.import_module(sys.argv[1]); "
+            "from harness import representations, finetune; "
+            "print(representations._code_version(), finetune._code_version())")
+    outputs = {tuple(subprocess.run([sys.executable, "-c", code, module], capture_output=True,
+                                    text=True, timeout=300, check=True).stdout.split()[-2:])
+               for module in ("harness.data.streusle", "harness.data.trec", "json")}
+    assert len(outputs) == 1, outputs
