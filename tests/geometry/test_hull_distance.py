@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from harness.exceptions import SolverError
 from harness.geometry import (
@@ -25,7 +24,7 @@ SETTINGS = settings(max_examples=25, deadline=None,
 RTOL = 1e-6
 
 
-from geometry_helpers import gaussian_pair, random_rotation  # noqa: E402
+from geometry_helpers import gaussian_pair, point_sets, random_rotation  # noqa: E402
 
 
 def radius(A, B):
@@ -178,20 +177,6 @@ def test_max_iter_exhaustion_raises():
 
 
 # --- properties ---------------------------------------------------------------------
-
-coords = st.floats(-4, 4, allow_nan=False, allow_infinity=False, width=64)
-
-
-@st.composite
-def point_sets(draw, max_d=4, max_n=8):
-    d = draw(st.integers(1, max_d))
-    n_a = draw(st.integers(1, max_n))
-    n_b = draw(st.integers(1, max_n))
-    A = draw(arrays(np.float64, (n_a, d), elements=coords))
-    B = draw(arrays(np.float64, (n_b, d), elements=coords))
-    shift = draw(st.sampled_from([0.0, 1.0, 3.0, 10.0]))
-    return A, B + shift
-
 
 @SETTINGS
 @given(point_sets())

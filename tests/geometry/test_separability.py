@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 import harness.geometry.separability as sep_mod
 from harness.exceptions import HarnessWarning, SolverError
@@ -13,7 +12,7 @@ from harness.geometry._reference import are_separable_reference, hull_distance_r
 
 
 
-from geometry_helpers import gaussian_pair, random_rotation  # noqa: E402
+from geometry_helpers import gaussian_pair, point_sets, random_rotation  # noqa: E402
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -176,20 +175,6 @@ def test_invalid_input(A, B, match):
 
 
 # --- properties ---------------------------------------------------------------------
-
-coords = st.floats(-4, 4, allow_nan=False, allow_infinity=False, width=64)
-
-
-@st.composite
-def point_sets(draw):
-    d = draw(st.integers(1, 4))
-    n_a = draw(st.integers(1, 8))
-    n_b = draw(st.integers(1, 8))
-    A = draw(arrays(np.float64, (n_a, d), elements=coords))
-    B = draw(arrays(np.float64, (n_b, d), elements=coords))
-    shift = draw(st.sampled_from([0.0, 1.0, 3.0, 10.0]))
-    return A, B + shift
-
 
 @SETTINGS
 @given(point_sets())
