@@ -11,8 +11,7 @@ Sections (see docs/benchmarks-throughput.md):
 
 * ``extract``  ``extract_split`` (POS train, minilm-l6, all 7 layers) vs a bare
   ``model(..., output_hidden_states=True)`` over the same pre-collated batches, interleaved
-  (ABAB, alternating start) in this process; with ``--candidate`` also a pooling/stacking
-  variant (monkeypatched here only, see ``candidate_patch``; measured not faster).
+  (ABAB, alternating start) in this process.
 * ``train``    the ``finetune`` loop without snapshots vs a plain PyTorch loop (same model,
   seed, batches, optimiser, schedule, clipping, head), interleaved.
 * ``snapshot`` seconds per snapshot (train + test, 200/200 POS sentences, all layers).
@@ -23,7 +22,6 @@ are what to quote. Thread count and load average are printed with every table.
 """
 
 import argparse
-import contextlib
 import logging
 import os
 import platform
@@ -67,88 +65,18 @@ def table(rows, columns):
         print("| " + " | ".join(str(x).rjust(w) for x, w in zip(r, widths)) + " |")
 
 
-# --------------------------------------------------------------------------- candidate fix
-# A pooling/stacking variant of harness/extract.py and harness/pooling.py (stack only the
-# selected layers; pool without the boolean-mask copy), applied here by monkeypatching so
-# that it can be timed against the current code in the same process (``--candidate``).
-# Outputs are checked to be identical (``check_candidate``). Measured 2026-11-25: not
-# faster beyond noise (candidate/harness 0.96-1.08), so it is not proposed.
-
-def candidate_word_vectors(hidden, token_word, n_words):
-    """Like pooling.word_vectors, without the boolean-mask copy of the hidden states."""
-    lead = hidden.shape[:-3]
-    dim = hidden.shape[-1]
-    flat = token_word.reshape(-1)
-    idx = torch.where(flat >= 0, flat, n_words)  # special/padding tokens -> a dummy row
-    sums = torch.zeros(*lead, n_words + 1, dim, dtype=hidden.dtype, device=hidden.device)
-    sums.index_add_(len(lead), idx, hidden.reshape(*lead, -1, dim))
-    counts = torch.bincount(idx, minlength=n_words + 1)[:n_words].clamp_min(1).to(hidden.dtype)
-    return sums[..., :n_words, :] / counts.unsqueeze(-1)
-
-
-def candidate_forward_examples(model, encoded, sentence_ids, gather, kind, layer_index,
-                               pad_id=0):
-    """Like extract.forward_examples, stacking only the selected layers (one copy, not two)."""
-    from harness import encoding, pooling
-
-    device = layer_index.device
-    input_ids, mask, token_word, window_sentence, offsets = encoding.collate(
-        encoded, sentence_ids, pad_id)
-    output = model(input_ids=torch.as_tensor(input_ids, device=device),
-                   attention_mask=torch.as_tensor(mask, device=device),
-                   output_hidden_states=True)
-    states = output.hidden_states
-    hidden = torch.stack([states[i] for i in layer_index.tolist()])
-    if kind == "sentence":
-        cls = hidden[:, torch.as_tensor(pooling.first_window_rows(window_sentence),
-                                        device=device), 0, :]
-        words = None
-    else:
-        cls = None
-        words = candidate_word_vectors(hidden, torch.as_tensor(token_word, device=device),
-                                       int(offsets[-1]))
-    return pooling.example_vectors(words, cls, torch.as_tensor(gather, device=device), kind)
-
-
-@contextlib.contextmanager
-def candidate_patch():
-    import harness.extract as hx
-
-    saved = hx.forward_examples
-    hx.forward_examples = candidate_forward_examples
-    try:
-        yield
-    finally:
-        hx.forward_examples = saved
-
-
-def candidate_extract(loaded, split, kind):
-    with candidate_patch():
-        return bext.harness_extract(loaded, split, kind)
-
-
-def check_candidate(loaded, split, kind):
-    import numpy as np
-
-    a = bext.harness_extract(loaded, split, kind)
-    b = candidate_extract(loaded, split, kind)
-    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a if k != "_stats")
-
-
 # --------------------------------------------------------------------------- sections
 
-def section_extract(sizes, repeats, threads, with_candidate=True):
+def section_extract(sizes, repeats, threads):
     header("Extraction: extract_split vs bare forward (POS train, minilm-l6, 7 layers, "
            "batch 32)", threads)
-    rows, cand_rows = [], []
+    rows = []
     for n in sizes:
         loaded, data = bext.load(n)
         split = data.train
         batches, n_tokens = bext.bare_batches(loaded, split)
         fns = {"harness": lambda: bext.harness_extract(loaded, split, data.kind),
                "bare": lambda: bext.bare_forward(loaded.model, batches)}
-        if with_candidate:
-            fns["candidate"] = lambda: candidate_extract(loaded, split, data.kind)
         wall, cpu = bext.interleaved(fns, repeats, warmup=1, cpu=True)
         for clock, times in (("wall", wall), ("cpu", cpu)):
             med = {k: statistics.median(v) for k, v in times.items()}
@@ -157,26 +85,12 @@ def section_extract(sizes, repeats, threads, with_candidate=True):
                          f"{med['harness']:.2f}", f"{n_tokens / med['bare']:.0f}",
                          f"{n_tokens / med['harness']:.0f}", f"{ratio:.3f}",
                          f"{100 * (ratio - 1):+.1f}%"])
-            if with_candidate:
-                c_bare = bext.paired_ratio(times, "candidate", "bare")
-                c_h = bext.paired_ratio(times, "candidate", "harness")
-                cand_rows.append([n, clock, f"{med['candidate']:.2f}",
-                                  f"{n_tokens / med['candidate']:.0f}", f"{c_bare:.3f}",
-                                  f"{100 * (c_bare - 1):+.1f}%", f"{c_h:.3f}"])
-        if with_candidate:
-            cand_rows[-1].append(f"{check_candidate(loaded, split, data.kind):.1e}")
-            cand_rows[-2].append("")
         del loaded, data
     table(rows, ["sentences", "clock", "examples", "tokens", "batches", "bare s", "harness s",
                  "bare tok/s", "harness tok/s", "harness/bare", "overhead"])
     print(f"# medians of {repeats} interleaved rounds after 1 warm-up; ratio = median of "
           f"per-round ratios; clock wall = elapsed, cpu = this process's CPU time (1 torch thread: "
           f"insensitive to other processes); target overhead <= 15%")
-    if with_candidate:
-        print("\nVariant (--candidate, monkeypatched), same rounds:")
-        table(cand_rows, ["sentences", "clock", "candidate s", "candidate tok/s",
-                          "candidate/bare",
-                          "overhead", "candidate/harness", "max |diff|"])
 
 
 def section_train(n_sentences, n_updates, repeats, threads):
@@ -253,15 +167,13 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--train-sentences", type=int, default=200)
     parser.add_argument("--train-updates", type=int, default=8)
-    parser.add_argument("--candidate", action="store_true",
-                        help="also time the pooling/stacking variant (candidate_forward_examples)")
     args = parser.parse_args(argv)
     bext.pin_threads(args.threads)
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore")
     for section in args.sections:
         if section == "extract":
-            section_extract(args.sizes, args.repeats, args.threads, args.candidate)
+            section_extract(args.sizes, args.repeats, args.threads)
         elif section == "train":
             section_train(args.train_sentences, args.train_updates, args.repeats, args.threads)
         elif section == "snapshot":
