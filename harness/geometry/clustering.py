@@ -457,8 +457,8 @@ class _Oracle:
     * centroid-direction plane, checked on every point;
     * overlap witnesses: sets of points known to overlap; any clusters containing them
       overlap (supersets of overlapping sets overlap);
-    * otherwise the exact oracle: Wolfe's nearest-point algorithm
-      (:func:`hull_distance`, stopped at a certified positive lower bound), whose
+    * otherwise the exact oracle: the nearest-point solver of :func:`hull_distance`
+      (stopped at a certified positive lower bound), whose
       undecided cases go to the HiGHS LP of :func:`separating_hyperplane`.
 
     The cheap certificates require a gap larger than ``tol * R_ub`` (``R_ub`` an upper
@@ -582,8 +582,8 @@ class _Oracle:
         ``(idx_P, idx_Q)`` of row indices whose hulls are proven to intersect.
 
         The oracle is :func:`hull_distance` stopped early (``rtol=0.5``): a certified
-        positive lower bound proves separability (Wolfe's algorithm, usually far
-        faster than the LP on large pairs), and anything else is decided by the LP of
+        positive lower bound proves separability (usually far faster than the LP on
+        large pairs), and anything else is decided by the LP of
         :func:`separating_hyperplane` with this oracle's ``tol``.
         """
         self.stats["lp"] += 1

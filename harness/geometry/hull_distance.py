@@ -3,9 +3,11 @@ r"""Exact Euclidean distance between convex hulls of point sets, with certificat
 The distance between :math:`\operatorname{conv}(A)` and :math:`\operatorname{conv}(B)`
 is the minimum norm of the Minkowski difference :math:`\operatorname{conv}(A) -
 \operatorname{conv}(B) = \operatorname{conv}\{a_i - b_j\}`; it equals twice the
-margin of the hard-margin linear SVM separating A from B. It is computed with Wolfe's
-minimum-norm-point algorithm on that difference, whose linear-minimisation oracle
-(LMO) needs one pass over the two point sets:
+margin of the hard-margin linear SVM separating A from B. It is computed by a primal
+active-set method on the two weight simplices (Wolfe's method with block pricing, see
+:class:`_ActiveSet`), falling back to Wolfe's minimum-norm-point algorithm on the
+Minkowski difference for the rare pair the active set cannot certify. Both price points
+with the linear-minimisation oracle (LMO), one pass over the two point sets:
 
 .. math::
 
@@ -30,6 +32,7 @@ intersect.
 """
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,10 +57,21 @@ _trtrs, _potrf = get_lapack_funcs(("trtrs", "potrf"), dtype=np.float64)
 # Wolfe's tolerances (Wolfe 1976, Z1..Z3), on data scaled to radius 1.
 _Z_DEPENDENT = 1e-13  # new column's squared pivot below this x (1 + |v|^2): dependent
 _Z_POSITIVE = 1e-12  # affine weights at or below this leave the corral
-_INNER_RTOL = 1e-12  # the working-set problem is solved to this relative gap
-_PAIR_BLOCK = 40  # pairs solved together: bounds memory (working sets of one block)
+_INNER_RTOL = 1e-12  # Wolfe's working-set problem is solved to this relative gap
+_PAIR_BLOCK = 40  # pairs solved together: bounds memory (supports and factors of one block)
+_N_ADD = 16  # points priced into the support per major cycle of the active set
 
 _CONTROLLER = None
+_SCRATCH = threading.local()
+
+
+def _zero_scratch(s):
+    """An all-zero (s, s) Fortran-ordered array, reused (a view of a per-thread buffer)."""
+    buf = getattr(_SCRATCH, "zeros", None)
+    if buf is None or buf.size < s * s:
+        buf = _SCRATCH.zeros = np.zeros(max(s * s, 2 * (buf.size if buf is not None else 0)))
+    Q = buf[:s * s].reshape((s, s), order="F")
+    return Q
 
 
 def _one_blas_thread():
@@ -116,7 +130,8 @@ class HullDistance:
         True when ``lower_bound > 0`` (a proof) or the LP oracle found a verified
         separating plane; False when the LP proved the hulls intersect.
     n_iter : int
-        Major iterations of Wolfe's algorithm (vertices added to the corral).
+        Points added to the support by the active set (plus, after a fallback,
+        vertices added to Wolfe's corral): a measure of the work done.
     """
 
     distance: float
@@ -373,6 +388,231 @@ class _PairSolver:
         wb = np.zeros(self.Q.shape[0])
         np.add.at(wa, c.ia[:s], c.lam[:s])
         np.add.at(wb, c.ib[:s], c.lam[:s])
+        return wa, wb
+
+
+class _ActiveSet:
+    r"""Primal active-set method for the nearest points of two hulls (one pair).
+
+    Minimises :math:`\|P^T \alpha - Q^T \beta\|^2` over two unit simplices. The support
+    ``S`` (points of P and of Q with positive weight) is kept as *lifted* rows
+    :math:`u = (p, 1, 0)` for a point of P and :math:`u = (-q, 0, 1)` for a point of Q,
+    with the upper-triangular ``R`` (exactly ``s x s``, Fortran order) such that
+    :math:`R^T R = U_S U_S^T = G + E E^T` (``G`` the Gram matrix of the signed points,
+    ``E`` the side indicators). The lifting makes ``R`` non-singular exactly when the
+    support is affinely independent in the sense of the problem, and gives the affine
+    minimiser (weights may be negative) of the support from two triangular solves:
+    :math:`\lambda = M^{-1} E c` with the 2 x 2 system :math:`E^T M^{-1} E c = 1`.
+
+    This is Wolfe's method (1976) on the two simplices directly instead of on the
+    Minkowski difference of the point sets (whose corral vertices pair one point of each
+    side, so that a support of ``s`` points takes about ``2 s`` major cycles), and with
+    block pricing: each major cycle adds up to ``n_add`` of the most violating points
+    at weight 0 (blocked Cholesky append), then minor cycles move to the affine
+    minimiser, dropping the points whose weight would turn negative (ratio step). The
+    objective decreases at every major cycle that adds a point, so the method is finite.
+    On 384-d Gaussian pairs with ~280 support vectors this takes ~25 major cycles
+    instead of ~570 (Wolfe on the difference, one vertex per cycle).
+    """
+
+    def __init__(self, P, Q, pa0, pb0, *, atol, n_add=None):
+        self.P, self.Q = P, Q
+        self.n_a = P.shape[0]
+        self.d = P.shape[1]
+        self.n_add = _N_ADD if n_add is None else n_add
+        # Below this squared norm the hulls are within atol: stop, the LP decides.
+        self.atol2 = atol * atol
+        cap = 32
+        self.U = np.empty((cap, self.d + 2))
+        self.idx = np.empty(cap, np.intp)  # point id: i for P[i], n_a + j for Q[j]
+        self.lam = np.empty(cap)
+        self.s = 0
+        self.R = np.zeros((0, 0), order="F")
+        # Start: the extreme point of each side along the centroid direction.
+        self._append([int(np.argmin(pa0)), self.n_a + int(np.argmax(pb0))])
+        self.lam[:2] = 1.0
+        self.x = P[self.idx[0]] - Q[self.idx[1] - self.n_a]
+        self.n_iter = 1  # points added (as Wolfe's count of vertices added)
+        self.pending = False  # points appended since the last minor cycles
+        self.stalled = False
+        self.done = False
+
+    # --- the factorised support -----------------------------------------------------
+    def _lift(self, ids):
+        ids = np.asarray(ids)
+        U = np.zeros((ids.size, self.d + 2))
+        in_p = ids < self.n_a
+        U[in_p, :self.d] = self.P[ids[in_p]]
+        U[in_p, self.d] = 1.0
+        U[~in_p, :self.d] = -self.Q[ids[~in_p] - self.n_a]
+        U[~in_p, self.d + 1] = 1.0
+        return U
+
+    def _reserve(self, extra):
+        need = self.s + extra
+        cap = self.U.shape[0]
+        if need <= cap:
+            return
+        cap = max(need, 2 * cap)
+        s = self.s
+        for name in ("U", "idx", "lam"):
+            old = getattr(self, name)
+            new = np.empty((cap,) + old.shape[1:], old.dtype)
+            new[:s] = old[:s]
+            setattr(self, name, new)
+
+    def _append(self, ids):
+        """Append points (weight 0) to the support; return how many were accepted.
+
+        One triangular solve gives the Schur complement ``C`` of the block against the
+        support; points whose squared pivot in ``C`` (taken in the given order) is
+        below ``_Z_DEPENDENT * |u|^2`` are (numerically) dependent and skipped, as
+        Wolfe skips a dependent vertex. The rest join with one Cholesky factorisation.
+        """
+        s = self.s
+        Unew = self._lift(ids)
+        uu = np.einsum("ij,ij->i", Unew, Unew)
+        if s:
+            Rt, info = _trtrs(self.R, self.U[:s] @ Unew.T, lower=0, trans=1)
+            if info != 0:
+                return 0
+            C = Unew @ Unew.T - Rt.T @ Rt
+        else:
+            Rt = np.zeros((0, len(ids)))
+            C = Unew @ Unew.T
+        L, info = _potrf(C, lower=0, clean=1)
+        if info != 0 or not np.all(np.diag(L) ** 2 > _Z_DEPENDENT * uu):
+            keep = []  # greedy: each point against the kept ones, in the given order
+            for t in range(len(ids)):
+                trial = keep + [t]
+                Lt, info = _potrf(C[np.ix_(trial, trial)], lower=0, clean=1)
+                if info == 0 and Lt[-1, -1] ** 2 > _Z_DEPENDENT * uu[t]:
+                    keep, L = trial, Lt
+            if not keep:
+                return 0
+            ids = [ids[t] for t in keep]
+            Rt, Unew = Rt[:, keep], Unew[keep]
+        self._grow_factor(Rt, L, Unew, ids)
+        return len(ids)
+
+    def _grow_factor(self, Rt, L, Unew, ids):
+        s, k = self.s, len(ids)
+        self._reserve(k)
+        R = np.zeros((s + k, s + k), order="F")
+        R[:s, :s] = self.R
+        R[:s, s:] = Rt
+        R[s:, s:] = L
+        self.R = R
+        self.U[s:s + k] = Unew
+        self.idx[s:s + k] = ids
+        self.lam[s:s + k] = 0.0
+        self.s = s + k
+
+    def _delete(self, k):
+        """Drop support point k: Givens rotations re-triangularise R (O(s^2), in C).
+
+        ``qr_delete`` also rotates a Q factor, which the solver does not need: it gets
+        an all-zero scratch matrix, which rotations leave exactly zero.
+        """
+        s = self.s
+        Q = _zero_scratch(s)
+        _, R = qr_delete(Q, self.R, k, which="col", overwrite_qr=True, check_finite=False)
+        self.R = np.asfortranarray(R[:-1])
+        for arr in (self.U, self.idx, self.lam):
+            arr[k:s - 1] = arr[k + 1:s]
+        self.s = s - 1
+
+    def _affine_minimizer(self):
+        s = self.s
+        E = np.zeros((s, 2), order="F")
+        on_p = self.idx[:s] < self.n_a
+        E[on_p, 0] = 1.0
+        E[~on_p, 1] = 1.0
+        Z, _ = _trtrs(self.R, E, lower=0, trans=1)
+        Y, _ = _trtrs(self.R, Z, lower=0, trans=0)
+        (m11, m12), (m21, m22) = E.T @ Y  # E^T M^-1 E, symmetric positive definite
+        det = m11 * m22 - m12 * m21
+        return Y @ np.array([m22 - m12, m11 - m21]) / det
+
+    def _minor_cycles(self):
+        """Move to the minimiser over the support's affine hulls, dropping points."""
+        while True:
+            s = self.s
+            alpha = self._affine_minimizer()
+            if alpha.min() > _Z_POSITIVE:
+                self.lam[:s] = alpha
+                break
+            lam = self.lam[:s]
+            neg = alpha <= _Z_POSITIVE
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratios = lam[neg] / (lam[neg] - alpha[neg])
+            theta = float(np.clip(np.nanmin(ratios), 0.0, 1.0))
+            new = (1.0 - theta) * lam + theta * alpha
+            # Only blocking points leave: a point just added (weight 0) whose affine
+            # weight is positive stays, even when theta = 0.
+            drop = np.flatnonzero(neg & (new <= _Z_POSITIVE))
+            if drop.size == 0:  # rounding: drop the most negative blocking point
+                drop = [np.flatnonzero(neg)[np.argmin(new[neg])]]
+            self.lam[:s] = new
+            for k in sorted(drop, reverse=True):
+                self._delete(int(k))
+            s = self.s
+            on_p = self.idx[:s] < self.n_a
+            lam = self.lam[:s]
+            lam[on_p] /= lam[on_p].sum()
+            lam[~on_p] /= lam[~on_p].sum()
+        self.x = self.lam[:self.s] @ self.U[:self.s, :self.d]
+
+    # --- the driver's interface -------------------------------------------------------
+    def inner(self, max_iter):
+        """Settle the points added by the last :meth:`absorb` (minor cycles)."""
+        if self.pending:
+            with _one_blas_thread():
+                self._minor_cycles()
+            self.pending = False
+        return True
+
+    def absorb(self, pa, pb, *, rtol, atol):
+        """Full pricing with projections ``pa = P @ x``, ``pb = Q @ x``.
+
+        Returns True when certified: gap ``xx - (min pa - max pb)`` within
+        ``max(rtol * xx, atol * sqrt(xx))`` (i.e. bounds agree to ``rtol`` relative or
+        ``atol`` absolute). Otherwise appends the ``n_add`` most violating points (below
+        the level of P's support, above the level of Q's) for the next :meth:`inner`.
+        """
+        x = self.x
+        xx = float(x @ x)
+        gap = xx - (float(pa.min()) - float(pb.max()))
+        tol = max(rtol * xx, atol * np.sqrt(xx))
+        if gap <= tol or xx <= self.atol2:
+            self.done = True
+            return True
+        s = self.s
+        ids = self.idx[:s]
+        on_p = ids < self.n_a
+        viol = np.concatenate([pa[ids[on_p]].max() - pa, pb - pb[ids[~on_p] - self.n_a].min()])
+        viol[ids] = -np.inf
+        k = min(self.n_add, viol.size - s)
+        cand = _smallest(-viol, k)
+        cand = cand[viol[cand] > 0.5 * tol]
+        added = self._append(cand.tolist()) if cand.size else 0
+        if not added:
+            # Nothing new improves x (or only dependent points would): the support
+            # holds the answer up to rounding. Certify what we have.
+            self.stalled = self.done = True
+            return False
+        self.n_iter += added
+        self.pending = True
+        return False
+
+    def weights(self):
+        s = self.s
+        wa = np.zeros(self.n_a)
+        wb = np.zeros(self.Q.shape[0])
+        ids, lam = self.idx[:s], self.lam[:s]
+        on_p = ids < self.n_a
+        wa[ids[on_p]] = lam[on_p]
+        wb[ids[~on_p] - self.n_a] = lam[~on_p]
         return wa, wb
 
 
@@ -637,10 +877,13 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
         \| A^T \alpha - B^T \beta \|_2 ,
 
     with :math:`\Delta_n` the unit simplex. This is twice the margin of the hard-margin
-    linear SVM. Computed by Wolfe's minimum-norm-point algorithm on the Minkowski
-    difference with a working set (partial pricing) of points, on data centred at the
-    mean of all points and scaled to radius ``R = 1`` (the distance is translation
-    invariant and scales linearly).
+    linear SVM. Computed by a primal active-set method on the two simplices (Wolfe's
+    method with block pricing: up to 16 violating points join the support per major
+    cycle; see :class:`_ActiveSet`) on data centred at the mean of all points and scaled
+    to radius ``R = 1`` (the distance is translation invariant and scales linearly). A
+    pair on which it stops on rounding with its bounds apart is solved again by Wolfe's
+    minimum-norm-point algorithm on the Minkowski difference (working set, partial
+    pricing), the path validated on nearly touching hulls.
 
     Parameters
     ----------
@@ -654,7 +897,7 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
         to the mean of all points), for distances so small that ``rtol`` cannot be met
         in float64.
     max_iter : int, default=100000
-        Cap on Wolfe's major iterations (the algorithm is finite; the cap guards
+        Cap on the points added to the support (the method is finite; the cap guards
         against rounding loops).
     tol_lp : float, default=1e-9
         ``tol`` of :func:`~harness.geometry.separability.separating_hyperplane`, used
@@ -700,10 +943,12 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     restored on return): the work is dominated by thousands of small-matrix calls, where
     extra BLAS threads only add synchronisation (2-5x slower on a loaded 2-core VM).
 
-    Cost: each major iteration costs :math:`O(m d + s d + s^2)` for a working set of
-    ``m`` points and a corral of ``s`` vertices; each full check costs
-    :math:`O((n_a + n_b) d)`. Typical runs need a few full checks. Memory
-    :math:`O((n_a + n_b) d)`.
+    Cost: each major cycle prices all points, :math:`O((n_a + n_b) d)`, and appends
+    ``k <= 16`` points to the factorised support of ``s`` points,
+    :math:`O(s k d + s^2 k)`; each minor cycle (one per dropped point) costs
+    :math:`O(s^2)` (triangular solves, Givens rotations). On 384-d Gaussian pairs of
+    1,000 + 1,000 points with ~280 support points: ~25 major and ~110 minor cycles,
+    ~60 ms. Memory :math:`O((n_a + n_b) d + s^2)`.
 
     See Also
     --------
@@ -728,9 +973,36 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     A, B = check_point_sets(A, B, caller="hull_distance")
     P, Q, mu, R = _prepare(A, B)
     w0 = P.mean(axis=0) - Q.mean(axis=0)
-    solver = _PairSolver(P, Q, P @ w0, Q @ w0, atol=atol)
+    solver = _ActiveSet(P, Q, P @ w0, Q @ w0, atol=atol)
     if R == 0.0:  # all points coincide
         return _finish(A, B, solver, mu, 1.0, tol_lp=tol_lp, rtol=rtol, atol=atol)
+    tolerances = dict(rtol=rtol, atol=atol, max_iter=max_iter, tol_lp=tol_lp)
+    lp_plane = _drive(solver, A, B, P, Q, **tolerances)
+    if solver.stalled and lp_plane is not None:
+        solver = _wolfe_fallback(solver, atol=atol)
+        lp_plane = _drive(solver, A, B, P, Q, **tolerances)
+    return _finish(A, B, solver, mu, R, tol_lp=tol_lp, rtol=rtol, atol=atol, lp_plane=lp_plane,
+                   max_iter=max_iter)
+
+
+def _wolfe_fallback(solver, *, atol):
+    """Wolfe's method on the Minkowski difference, started along the active set's iterate.
+
+    For a pair where the active set stopped on rounding with its bounds apart (nearly
+    touching hulls, whose violating points look dependent on the support): Wolfe's
+    corral and the support-set polish of :func:`_finish` are the validated path there.
+    """
+    x = solver.x
+    return _PairSolver(solver.P, solver.Q, solver.P @ x, solver.Q @ x, atol=atol)
+
+
+def _drive(solver, A, B, P, Q, *, rtol, atol, max_iter, tol_lp):
+    """Run one pair's solver to certification, asking the LP when it heads to 0.
+
+    Returns the LP's answer as :func:`_finish` takes it: False when no LP was run,
+    a plane when the LP found one, None when the LP proved that the hulls intersect
+    (the solver is then left unconverged: no need).
+    """
     budget = _probe_budget(A.shape[1])
     _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=min(max_iter, budget))
     while not solver.done and solver.n_iter < min(max_iter, 5 * budget) and solver.x @ solver.x > 1e-8:
@@ -743,11 +1015,9 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
         if gap <= 0:
             lp_plane = _separating_hyperplane(A, B, tol=tol_lp, initial_direction=solver.x)
             if lp_plane is None:  # the hulls intersect: no need to converge
-                return _finish(A, B, solver, mu, R, tol_lp=tol_lp, rtol=rtol, atol=atol,
-                               lp_plane=None)
+                return None
         _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=max_iter)
-    return _finish(A, B, solver, mu, R, tol_lp=tol_lp, rtol=rtol, atol=atol, lp_plane=lp_plane,
-                   max_iter=max_iter)
+    return lp_plane
 
 
 @dataclass(frozen=True)
@@ -763,7 +1033,7 @@ class PairwiseHullInfo:
     separable : ndarray of bool, shape (k, k)
         Verdict per pair (False on the diagonal).
     n_iter : ndarray of int, shape (k, k)
-        Wolfe major iterations per pair.
+        Points added to each pair's support (see ``HullDistance.n_iter``).
     n_lp : int
         Number of pairs the LP oracle had to settle.
     method : str
@@ -873,11 +1143,11 @@ def _pairwise_core(X, groups, *, rtol, atol, max_iter, tol_lp, verdict_only, cal
                 verdict[p] = True
     undecided = [p for p in range(len(pairs)) if verdict[p] is None or not verdict_only]
     for start in range(0, len(undecided), _PAIR_BLOCK):
-        # Pairs run in blocks so that memory (working sets, corrals) stays bounded.
+        # Pairs run in blocks so that memory (supports, factors) stays bounded.
         block = undecided[start:start + _PAIR_BLOCK]
         for p in block:
             g, h = pairs[p]
-            solvers[p] = _PairSolver(scaled[g], scaled[h], pa0[p], pb0[p], atol=atol)
+            solvers[p] = _ActiveSet(scaled[g], scaled[h], pa0[p], pb0[p], atol=atol)
         n_lp += _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig,
                            verdict_only=verdict_only, rtol=rtol, atol=atol,
                            max_iter=max_iter, tol_lp=tol_lp, budget=budget,
@@ -930,7 +1200,7 @@ def _retry_alone(A, B, label_a, label_b, **tolerances):
 
 def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, verdict_only,
                rtol, atol, max_iter, tol_lp, budget, fast_tol):
-    """Rounds of (working-set Wolfe per pair, one batched full LMO) for a block of pairs.
+    """Rounds of (one major cycle per pair, one batched full LMO) for a block of pairs.
 
     Updates ``verdict`` and ``lp_plane`` in place; returns the number of LPs solved.
     """
@@ -958,7 +1228,8 @@ def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, verdic
             pa, pb = proj_a[c], proj_b[c]
             x = sv.x
             nx = float(np.sqrt(x @ x))
-            if verdict[p] is None and nx > 0:
+            # The certified gap is below the plain one: check it only when that can pass.
+            if verdict[p] is None and nx > 0 and (pa.min() - pb.max()) / nx > fast_tol:
                 g, h = pairs[p]
                 lb = certified_gap(scaled[g], scaled[h], x / nx)[0]
                 if lb > fast_tol:
@@ -966,6 +1237,10 @@ def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, verdic
             if verdict_only and verdict[p] is not None:
                 continue
             sv.absorb(pa, pb, rtol=rtol, atol=atol)
+            if sv.stalled and isinstance(sv, _ActiveSet):
+                solvers[p] = _wolfe_fallback(sv, atol=atol)
+                still.append(p)
+                continue
             if not sv.done and verdict[p] is None and (
                 sv.n_iter >= 5 * budget or (sv.n_iter >= budget and x @ x <= 1e-8)
                 or (verdict_only and sv.n_iter >= budget)
@@ -1000,8 +1275,8 @@ def pairwise_hull_distances(X, groups, *, method="exact", rtol=1e-6, atol=1e-9,
         D_{gh} = \operatorname{dist}(\operatorname{conv} X_g, \operatorname{conv} X_h),
         \qquad X_g = \{x_i : \mathrm{groups}_i = \mathrm{labels}_g\}.
 
-    With ``method="exact"`` each pair is solved as in :func:`hull_distance` (Wolfe's
-    algorithm with working sets), and the full linear-minimisation oracle of all
+    With ``method="exact"`` each pair is solved as in :func:`hull_distance` (active
+    set with block pricing, Wolfe fallback), and the full linear-minimisation oracle of all
     unfinished pairs is batched: for every group one matrix product of its points with
     the matrix of the current directions of the pairs it belongs to. The data are
     centred and scaled once for all pairs. With ``method="svc-compat"`` each pair gets
@@ -1037,8 +1312,9 @@ def pairwise_hull_distances(X, groups, *, method="exact", rtol=1e-6, atol=1e-9,
     Cost: per pair as in :func:`hull_distance`; the full checks cost one
     :math:`O(n d m_g)` product per group per round, with ``m_g`` the number of that
     group's unfinished pairs. Runs with BLAS limited to one thread, as
-    :func:`hull_distance`. Memory: two copies of X plus the working sets of one
-    block of 40 pairs (pairs are solved block by block; results do not depend on it).
+    :func:`hull_distance`. Memory: two copies of X plus the supports (and their
+    triangular factors) of one block of 40 pairs (pairs are solved block by block;
+    results do not depend on it).
 
     See Also
     --------

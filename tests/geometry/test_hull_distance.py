@@ -394,3 +394,92 @@ def test_pairwise_retries_an_uncertified_pair_on_its_own(monkeypatch):
     monkeypatch.setattr(hd, "_finish", always_failing)
     with pytest.raises(SolverError, match=r"groups 0 and 1: hull_distance did not certify"):
         pairwise_hull_distances(X, g)
+
+
+# --- the active set (block pricing) and its Wolfe fallback --------------------------
+
+
+def _hd():
+    import importlib
+
+    return importlib.import_module("harness.geometry.hull_distance")
+
+
+def test_active_set_factor_stays_exact_through_appends_and_deletes():
+    # R^T R = U_S U_S^T after blocks of appends (some dependent) and deletions anywhere;
+    # the zero scratch handed to qr_delete as its Q factor stays exactly zero.
+    hd = _hd()
+    rng = np.random.default_rng(3)
+    P, Q = rng.standard_normal((40, 6)) / 4, rng.standard_normal((30, 6)) / 4
+    P[5] = P[4]  # a duplicate: dependent, must be skipped
+    sv = hd._ActiveSet(P, Q, P[:, 0], Q[:, 0], atol=1e-9)
+    sv._append([0, 1, 2, 3, 4, 5, 40, 41, 42])
+    assert 5 not in sv.idx[:sv.s].tolist()  # dependent duplicate skipped
+    for where in ["first", "last", "middle"]:
+        sv._delete({"first": 0, "last": sv.s - 1, "middle": 2}[where])
+        U = sv.U[:sv.s]
+        np.testing.assert_allclose(sv.R.T @ sv.R, U @ U.T, atol=1e-12)
+        np.testing.assert_allclose(np.tril(sv.R, -1), 0.0)
+    assert not hd._zero_scratch(sv.s + 1).any()
+    # More lifted points than the lifted dimension (6 + 2): the rest are dependent.
+    added = sv._append(list(range(6, 20)) + list(range(43, 50)))
+    assert sv.s == 8 and added == 8 - 5
+
+
+@SETTINGS
+@given(point_sets(max_d=6, max_n=12))
+def test_property_active_set_alone_matches_reference(sets):
+    # On these small sets the active set certifies on its own: no Wolfe fallback.
+    hd = _hd()
+    A, B = sets
+    P, Q, mu, R = hd._prepare(A, B)
+    if R == 0:
+        return
+    sv = hd._ActiveSet(P, Q, P.mean(0) @ P.T, P.mean(0) @ Q.T, atol=1e-9)
+    hd._run(sv, P, Q, rtol=1e-9, atol=1e-12, max_iter=10_000)
+    assert sv.done  # certified or stalled, never out of iterations
+    a_w, b_w = sv.weights()
+    assert a_w.min() >= 0 and b_w.min() >= 0
+    assert np.isclose(a_w.sum(), 1) and np.isclose(b_w.sum(), 1)
+    upper = np.linalg.norm(a_w @ A - b_w @ B)
+    ref = hull_distance_reference(A, B)
+    if sv.done and not sv.stalled:
+        assert upper <= ref * (1 + 1e-6) + 1e-9 * R
+        assert upper >= ref * (1 - 1e-6) - 1e-6 * R  # the SLSQP reference is ~1e-7 off
+
+
+def test_gaussian_pairs_are_certified_by_the_active_set_alone(monkeypatch):
+    hd = _hd()
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("the Wolfe fallback ran")
+
+    monkeypatch.setattr(hd, "_wolfe_fallback", no_fallback)
+    rng = np.random.default_rng(11)
+    for d, n in [(384, 300), (20, 400)]:
+        A, B = gaussian_pair(rng, n, n + 37, d, 2.5)
+        res = hull_distance(A, B)
+        check_certificate(A, B, res)
+        assert close(res.distance, hull_distance_svm_reference(A, B), rtol=1e-6)
+
+
+def test_nearly_touching_hulls_fall_back_to_wolfe(monkeypatch):
+    # The active set stalls here (violating points look dependent on its support);
+    # Wolfe's corral and the polish certify the pair, alone and in the batched driver.
+    hd = _hd()
+    calls = []
+    fallback = hd._wolfe_fallback
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return fallback(*args, **kwargs)
+
+    monkeypatch.setattr(hd, "_wolfe_fallback", counted)
+    A, B = nearly_touching_pair(0, 3e-6)
+    res = hull_distance(A, B)
+    assert len(calls) == 1
+    check_certificate(A, B, res)
+    D, info = pairwise_hull_distances(np.vstack([A, B]), np.r_[np.zeros(300, int),
+                                                                np.ones(300, int)])
+    assert len(calls) == 2
+    assert close(D[0, 1], 3e-6, rtol=1e-6, floor=0.0)
