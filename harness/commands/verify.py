@@ -52,6 +52,9 @@ def run(args):
     cmd += args.pytest_args
     print("running:", " ".join(cmd), flush=True)
     before = _artifact_count(store)
+    # Provenance of the code that runs, taken before the run writes its evidence into
+    # the (tracked) report directory, which would mark the checkout dirty.
+    env = environment()
     started = time.time()
     code = subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
     wall = time.time() - started
@@ -65,7 +68,7 @@ def run(args):
     provenance = {"tier": tier.to_dict(), "command": " ".join(sys.argv), "pytest_exit": code,
                   "claims_wall_s": wall, "store_artifacts_reused": before,
                   "store_artifacts_computed": computed, "started": time.strftime(
-                      "%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **environment()}
+                      "%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
     report = write_report(ws, records, out, provenance)
     print(f"report: {report} ({len(records)} claim cells, claims wall time {wall:.0f} s)")
     return code
