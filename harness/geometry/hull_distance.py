@@ -511,19 +511,28 @@ class _ActiveSet:
         self.lam[s:s + k] = 0.0
         self.s = s + k
 
-    def _delete(self, k):
-        """Drop support point k: Givens rotations re-triangularise R (O(s^2), in C).
+    def _delete(self, ks):
+        """Drop support points ``ks``: Givens rotations re-triangularise R (O(s^2), in C).
 
-        ``qr_delete`` also rotates a Q factor, which the solver does not need: it gets
-        an all-zero scratch matrix, which rotations leave exactly zero.
+        Trailing points (the ones just appended, most often) only truncate R. For the
+        others, ``qr_delete`` also rotates a Q factor, which the solver does not need:
+        it gets an all-zero scratch matrix, which rotations leave exactly zero.
         """
-        s = self.s
-        Q = _zero_scratch(s)
-        _, R = qr_delete(Q, self.R, k, which="col", overwrite_qr=True, check_finite=False)
-        self.R = np.asfortranarray(R[:-1])
-        for arr in (self.U, self.idx, self.lam):
-            arr[k:s - 1] = arr[k + 1:s]
-        self.s = s - 1
+        R = self.R
+        n = self.s  # R[:n, :n] is the current factor
+        for k in sorted(ks, reverse=True):
+            if k < n - 1:
+                Q = _zero_scratch(n)
+                if not R.flags.f_contiguous:
+                    R = np.asfortranarray(R)
+                _, R = qr_delete(Q, R, k, which="col", overwrite_qr=True,
+                                 check_finite=False)
+            R = R[:n - 1, :n - 1]
+            for arr in (self.U, self.idx, self.lam):
+                arr[k:n - 1] = arr[k + 1:n]
+            n -= 1
+        self.R = np.asfortranarray(R)
+        self.s = n
 
     def _affine_minimizer(self):
         s = self.s
@@ -558,8 +567,7 @@ class _ActiveSet:
             if drop.size == 0:  # rounding: drop the most negative blocking point
                 drop = [np.flatnonzero(neg)[np.argmin(new[neg])]]
             self.lam[:s] = new
-            for k in sorted(drop, reverse=True):
-                self._delete(int(k))
+            self._delete([int(k) for k in drop])
             s = self.s
             on_p = self.idx[:s] < self.n_a
             lam = self.lam[:s]

@@ -416,14 +416,20 @@ def test_active_set_factor_stays_exact_through_appends_and_deletes():
     sv._append([0, 1, 2, 3, 4, 5, 40, 41, 42])
     assert 5 not in sv.idx[:sv.s].tolist()  # dependent duplicate skipped
     for where in ["first", "last", "middle"]:
-        sv._delete({"first": 0, "last": sv.s - 1, "middle": 2}[where])
+        sv._delete([{"first": 0, "last": sv.s - 1, "middle": 2}[where]])
         U = sv.U[:sv.s]
         np.testing.assert_allclose(sv.R.T @ sv.R, U @ U.T, atol=1e-12)
         np.testing.assert_allclose(np.tril(sv.R, -1), 0.0)
+    # Several at once (as a minor cycle drops them): a trailing block and an inner point.
+    s = sv.s
+    sv._delete([s - 1, 1, s - 2])
+    U = sv.U[:sv.s]
+    assert sv.s == s - 3
+    np.testing.assert_allclose(sv.R.T @ sv.R, U @ U.T, atol=1e-12)
     assert not hd._zero_scratch(sv.s + 1).any()
     # More lifted points than the lifted dimension (6 + 2): the rest are dependent.
     added = sv._append(list(range(6, 20)) + list(range(43, 50)))
-    assert sv.s == 8 and added == 8 - 5
+    assert sv.s == 8 and added == 8 - 2
 
 
 @SETTINGS
