@@ -148,6 +148,20 @@ class HullDistance:
     n_iter: int
 
 
+def _ratio_step(lam, alpha):
+    """Wolfe's ratio step from convex weights ``lam`` towards affine weights ``alpha``.
+
+    Moves to ``(1 - theta) lam + theta alpha`` with the largest ``theta`` in [0, 1] that
+    keeps every weight non-negative (a weight whose affine value is <= ``_Z_POSITIVE``
+    blocks). Returns the new weights and the mask of those non-positive affine weights.
+    """
+    neg = alpha <= _Z_POSITIVE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = lam[neg] / (lam[neg] - alpha[neg])
+    theta = float(np.clip(np.nanmin(ratios), 0.0, 1.0))
+    return (1.0 - theta) * lam + theta * alpha, neg
+
+
 class _Corral:
     r"""Wolfe's corral on the Minkowski difference of two point sets.
 
@@ -258,11 +272,7 @@ class _Corral:
                 self.x = alpha @ self.V[:s]
                 return
             lam = self.lam[:s]
-            neg = alpha <= _Z_POSITIVE
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratios = lam[neg] / (lam[neg] - alpha[neg])
-            theta = float(np.clip(np.nanmin(ratios), 0.0, 1.0))
-            new = (1.0 - theta) * lam + theta * alpha
+            new, neg = _ratio_step(lam, alpha)
             keep = new > _Z_POSITIVE
             if keep.all():  # rounding: drop the smallest at least
                 keep[np.argmin(new)] = False
@@ -556,11 +566,7 @@ class _ActiveSet:
                 self.lam[:s] = alpha
                 break
             lam = self.lam[:s]
-            neg = alpha <= _Z_POSITIVE
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratios = lam[neg] / (lam[neg] - alpha[neg])
-            theta = float(np.clip(np.nanmin(ratios), 0.0, 1.0))
-            new = (1.0 - theta) * lam + theta * alpha
+            new, neg = _ratio_step(lam, alpha)
             # Only blocking points leave: a point just added (weight 0) whose affine
             # weight is positive stays, even when theta = 0.
             drop = np.flatnonzero(neg & (new <= _Z_POSITIVE))
