@@ -156,9 +156,10 @@ def _ratio_step(lam, alpha):
     blocks). Returns the new weights and the mask of those non-positive affine weights.
     """
     neg = alpha <= _Z_POSITIVE
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = lam[neg] / (lam[neg] - alpha[neg])
-    theta = float(np.clip(np.nanmin(ratios), 0.0, 1.0))
+    denom = lam[neg] - alpha[neg]
+    # A weight that is already (about) 0 blocks at once: ratio 0, also for 0 / 0.
+    ratios = np.divide(lam[neg], denom, out=np.zeros_like(denom), where=denom > 0)
+    theta = float(np.clip(ratios.min(), 0.0, 1.0)) if ratios.size else 1.0
     return (1.0 - theta) * lam + theta * alpha, neg
 
 
@@ -439,6 +440,7 @@ class _ActiveSet:
         self.lam = np.empty(cap)
         self.s = 0
         self.R = np.zeros((0, 0), order="F")
+        self.block = None  # (start, coupling, Schur complement) of the last append
         # Start: the extreme point of each side along the centroid direction.
         self._append([int(np.argmin(pa0)), self.n_a + int(np.argmax(pb0))])
         self.lam[:2] = 1.0
@@ -520,14 +522,45 @@ class _ActiveSet:
         self.idx[s:s + k] = ids
         self.lam[s:s + k] = 0.0
         self.s = s + k
+        # The last block's coupling and Schur complement: dropping some of its points
+        # again (as the next minor cycle often does) re-factors only the block.
+        self.block = (s, Rt, Unew @ Unew.T - Rt.T @ Rt)
+
+    def _drop_from_block(self, ks):
+        """Drop points of the last appended block only; False if that is not possible."""
+        if self.block is None:
+            return False
+        s0, Rt, C = self.block
+        if self.s != s0 + Rt.shape[1] or min(ks) < s0:
+            return False
+        keep = [t for t in range(Rt.shape[1]) if s0 + t not in set(ks)]
+        L, info = _potrf(C[np.ix_(keep, keep)], lower=0, clean=1)
+        if info != 0:
+            return False
+        m = len(keep)
+        R = np.zeros((s0 + m, s0 + m), order="F")
+        R[:s0, :s0] = self.R[:s0, :s0]
+        R[:s0, s0:] = Rt[:, keep]
+        R[s0:, s0:] = L
+        self.R = R
+        rows = s0 + np.asarray(keep, dtype=np.intp)
+        for arr in (self.U, self.idx, self.lam):
+            arr[s0:s0 + m] = arr[rows]
+        self.s = s0 + m
+        self.block = (s0, Rt[:, keep], C[np.ix_(keep, keep)])
+        return True
 
     def _delete(self, ks):
         """Drop support points ``ks``: Givens rotations re-triangularise R (O(s^2), in C).
 
         Trailing points (the ones just appended, most often) only truncate R. For the
         others, ``qr_delete`` also rotates a Q factor, which the solver does not need:
-        it gets an all-zero scratch matrix, which rotations leave exactly zero.
+        it gets an all-zero scratch matrix, which rotations leave exactly zero. Points
+        of the block appended last are dropped by re-factoring that block only.
         """
+        if self._drop_from_block(ks):
+            return
+        self.block = None
         R = self.R
         n = self.s  # R[:n, :n] is the current factor
         for k in sorted(ks, reverse=True):
