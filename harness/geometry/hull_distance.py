@@ -506,11 +506,11 @@ class _ActiveSet:
             if not keep:
                 return 0
             ids = [ids[t] for t in keep]
-            Rt, Unew = Rt[:, keep], Unew[keep]
-        self._grow_factor(Rt, L, Unew, ids)
+            Rt, Unew, C = Rt[:, keep], Unew[keep], C[np.ix_(keep, keep)]
+        self._grow_factor(Rt, C, L, Unew, ids)
         return len(ids)
 
-    def _grow_factor(self, Rt, L, Unew, ids):
+    def _grow_factor(self, Rt, C, L, Unew, ids):
         s, k = self.s, len(ids)
         self._reserve(k)
         R = np.zeros((s + k, s + k), order="F")
@@ -524,7 +524,7 @@ class _ActiveSet:
         self.s = s + k
         # The last block's coupling and Schur complement: dropping some of its points
         # again (as the next minor cycle often does) re-factors only the block.
-        self.block = (s, Rt, Unew @ Unew.T - Rt.T @ Rt)
+        self.block = (s, Rt, C)
 
     def _drop_from_block(self, ks):
         """Drop points of the last appended block only; False if that is not possible."""
