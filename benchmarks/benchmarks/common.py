@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 __all__ = ["is_full", "separable_clusters", "overlapping_clusters", "GEOMETRY_CASES",
-           "make_case"]
+           "make_case", "warm_up_kernels"]
 
 
 def is_full():
@@ -76,3 +76,22 @@ def make_case(name):
     """Build one named case with ``np.random.default_rng(0)``: returns (X, labels)."""
     gen, kw = GEOMETRY_CASES[name]
     return gen(rng=np.random.default_rng(0), **kw)
+
+
+def warm_up_kernels():
+    """Load the compiled (numba) geometry kernels once, so that timings exclude it.
+
+    Returns ``(seconds, MiB)``: the time and the growth of peak RSS of that one-time
+    step (compiling, or loading from numba's on-disk cache; once per process).
+    """
+    import resource
+    import time
+
+    from harness.geometry import pairwise_hull_distances
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    X, labels = separable_clusters(60, 4, 3, rng=np.random.default_rng(0))
+    pairwise_hull_distances(X, labels)
+    dt = time.perf_counter() - t0
+    return dt, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0

@@ -32,7 +32,6 @@ intersect.
 """
 
 import functools
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +40,7 @@ from threadpoolctl import ThreadpoolController
 
 from harness.exceptions import SolverError
 
+from ._active_set_kernels import delete_column, minor_cycles
 from ._validation import check_groups, check_point_sets
 from .separability import _separating_hyperplane, certified_gap
 
@@ -63,16 +63,6 @@ _N_ADD = 16  # points priced into the support per major cycle of the active set
 _MAX_FLAT = 3  # major cycles without progress before the active set gives up
 
 _CONTROLLER = None
-_SCRATCH = threading.local()
-
-
-def _zero_scratch(s):
-    """An all-zero (s, s) Fortran-ordered array, reused (a view of a per-thread buffer)."""
-    buf = getattr(_SCRATCH, "zeros", None)
-    if buf is None or buf.size < s * s:
-        buf = _SCRATCH.zeros = np.zeros(max(s * s, 2 * (buf.size if buf is not None else 0)))
-    Q = buf[:s * s].reshape((s, s), order="F")
-    return Q
 
 
 def _one_blas_thread():
@@ -409,22 +399,30 @@ class _ActiveSet:
     Minimises :math:`\|P^T \alpha - Q^T \beta\|^2` over two unit simplices. The support
     ``S`` (points of P and of Q with positive weight) is kept as *lifted* rows
     :math:`u = (p, 1, 0)` for a point of P and :math:`u = (-q, 0, 1)` for a point of Q,
-    with the upper-triangular ``R`` (exactly ``s x s``, Fortran order) such that
+    with the upper-triangular ``R`` (``s x s``) such that
     :math:`R^T R = U_S U_S^T = G + E E^T` (``G`` the Gram matrix of the signed points,
-    ``E`` the side indicators). The lifting makes ``R`` non-singular exactly when the
-    support is affinely independent in the sense of the problem, and gives the affine
-    minimiser (weights may be negative) of the support from two triangular solves:
-    :math:`\lambda = M^{-1} E c` with the 2 x 2 system :math:`E^T M^{-1} E c = 1`.
+    ``E`` the side indicators), and ``Z`` with :math:`R^T Z = E`. The lifting makes
+    ``R`` non-singular exactly when the support is affinely independent in the sense of
+    the problem, and gives the affine minimiser (weights may be negative) of the
+    support from one back substitution: :math:`\lambda = M^{-1} E c = R^{-1} (Z c)` with
+    the 2 x 2 system :math:`Z^T Z c = 1`.
 
     This is Wolfe's method (1976) on the two simplices directly instead of on the
     Minkowski difference of the point sets (whose corral vertices pair one point of each
     side, so that a support of ``s`` points takes about ``2 s`` major cycles), and with
     block pricing: each major cycle adds up to ``n_add`` of the most violating points
     at weight 0 (blocked Cholesky append), then minor cycles move to the affine
-    minimiser, dropping the points whose weight would turn negative (ratio step). The
-    objective decreases at every major cycle that adds a point, so the method is finite.
-    On 384-d Gaussian pairs with ~280 support vectors this takes ~25 major cycles
-    instead of ~570 (Wolfe on the difference, one vertex per cycle).
+    minimiser, dropping the points whose weight would turn negative (ratio step;
+    Givens rotations delete a point from ``R`` and ``Z``). The minor cycles run in
+    compiled code (:mod:`._active_set_kernels`). The objective decreases at every major
+    cycle that adds a point, so the method is finite. On 384-d Gaussian pairs with ~280
+    support vectors this takes ~25 major cycles instead of ~570 (Wolfe on the
+    difference, one vertex per cycle).
+
+    Storage: ``R``, ``Z`` and the per-point arrays ``on_p``, ``lam``, ``idx`` (point
+    id: ``i`` for ``P[i]``, ``n_a + j`` for ``Q[j]``) and ``slot`` are in support order
+    in buffers of capacity ``cap``; the lifted rows live in ``_rows[slot]``, which
+    deletions never move (a deletion only shifts the small per-point arrays).
     """
 
     def __init__(self, P, Q, pa0, pb0, *, atol, n_add=None):
@@ -434,13 +432,10 @@ class _ActiveSet:
         self.n_add = _N_ADD if n_add is None else n_add
         # Below this squared norm the hulls are within atol: stop, the LP decides.
         self.atol2 = atol * atol
-        cap = 32
-        self.U = np.empty((cap, self.d + 2))
-        self.idx = np.empty(cap, np.intp)  # point id: i for P[i], n_a + j for Q[j]
-        self.lam = np.empty(cap)
         self.s = 0
-        self.R = np.zeros((0, 0), order="F")
-        self.block = None  # (start, coupling, Schur complement) of the last append
+        # The support never exceeds d + 2 points (see _append), nor n_a + n_b.
+        self.max_support = min(self.d + 2, self.n_a + Q.shape[0])
+        self._allocate(min(128, self.max_support))
         # Start: the extreme point of each side along the centroid direction.
         self._append([int(np.argmin(pa0)), self.n_a + int(np.argmax(pb0))])
         self.lam[:2] = 1.0
@@ -453,6 +448,40 @@ class _ActiveSet:
         self.done = False
 
     # --- the factorised support -----------------------------------------------------
+    @property
+    def R(self):
+        """The current factor (a view of the buffer's leading ``s x s`` block)."""
+        return self._R[:self.s, :self.s]
+
+    @property
+    def Z(self):
+        return self._Z[:self.s]
+
+    @property
+    def U(self):
+        """The lifted support rows, in support order (a copy)."""
+        return self._rows[self.slot[:self.s]]
+
+    def _allocate(self, cap):
+        """(Re)allocate the buffers for ``cap`` support points, keeping the support."""
+        s = self.s
+        old = getattr(self, "_R", None)
+        R = np.zeros((cap, cap), order="F")
+        Z = np.zeros((cap, 2))
+        rows = np.zeros((cap, self.d + 2))
+        arrays = dict(on_p=np.zeros(cap, bool), lam=np.zeros(cap),
+                      idx=np.zeros(cap, np.intp), slot=np.zeros(cap, np.intp))
+        if old is not None:
+            n = old.shape[0]
+            R[:s, :s] = old[:s, :s]
+            Z[:s] = self._Z[:s]
+            rows[:n] = self._rows
+            for name, arr in arrays.items():
+                arr[:s] = getattr(self, name)[:s]
+        self._R, self._Z, self._rows = R, Z, rows
+        for name, arr in arrays.items():
+            setattr(self, name, arr)
+
     def _lift(self, ids):
         ids = np.asarray(ids)
         U = np.zeros((ids.size, self.d + 2))
@@ -463,19 +492,6 @@ class _ActiveSet:
         U[~in_p, self.d + 1] = 1.0
         return U
 
-    def _reserve(self, extra):
-        need = self.s + extra
-        cap = self.U.shape[0]
-        if need <= cap:
-            return
-        cap = max(need, 2 * cap)
-        s = self.s
-        for name in ("U", "idx", "lam"):
-            old = getattr(self, name)
-            new = np.empty((cap,) + old.shape[1:], old.dtype)
-            new[:s] = old[:s]
-            setattr(self, name, new)
-
     def _append(self, ids):
         """Append points (weight 0) to the support; return how many were accepted.
 
@@ -483,12 +499,22 @@ class _ActiveSet:
         support; points whose squared pivot in ``C`` (taken in the given order) is
         below ``_Z_DEPENDENT * |u|^2`` are (numerically) dependent and skipped, as
         Wolfe skips a dependent vertex. The rest join with one Cholesky factorisation.
+        The lifted rows live in ``d + 2`` dimensions, so no more than ``d + 2`` points
+        are ever kept (``max_support``; a point past that count could only pass the
+        pivot test through rounding on an ill-conditioned support).
         """
         s = self.s
+        room = self.max_support - s
+        if room <= 0:
+            return 0
         Unew = self._lift(ids)
         uu = np.einsum("ij,ij->i", Unew, Unew)
         if s:
-            Rt, info = _trtrs(self.R, self.U[:s] @ Unew.T, lower=0, trans=1)
+            # Products with every stored row (freed slots included: fewer copies than
+            # gathering the support), then the support's rows in support order.
+            top = int(self.slot[:s].max()) + 1
+            cross = (self._rows[:top] @ Unew.T)[self.slot[:s]]
+            Rt, info = _trtrs(self._R[:s, :s], cross, lower=0, trans=1)
             if info != 0:
                 return 0
             C = Unew @ Unew.T - Rt.T @ Rt
@@ -496,9 +522,11 @@ class _ActiveSet:
             Rt = np.zeros((0, len(ids)))
             C = Unew @ Unew.T
         L, info = _potrf(C, lower=0, clean=1)
-        if info != 0 or not np.all(np.diag(L) ** 2 > _Z_DEPENDENT * uu):
+        if len(ids) > room or info != 0 or not np.all(np.diag(L) ** 2 > _Z_DEPENDENT * uu):
             keep = []  # greedy: each point against the kept ones, in the given order
             for t in range(len(ids)):
+                if len(keep) == room:
+                    break
                 trial = keep + [t]
                 Lt, info = _potrf(C[np.ix_(trial, trial)], lower=0, clean=1)
                 if info == 0 and Lt[-1, -1] ** 2 > _Z_DEPENDENT * uu[t]:
@@ -506,120 +534,56 @@ class _ActiveSet:
             if not keep:
                 return 0
             ids = [ids[t] for t in keep]
-            Rt, Unew, C = Rt[:, keep], Unew[keep], C[np.ix_(keep, keep)]
-        self._grow_factor(Rt, C, L, Unew, ids)
+            Rt, Unew = Rt[:, keep], Unew[keep]
+        self._grow_factor(Rt, L, Unew, np.asarray(ids, dtype=np.intp))
         return len(ids)
 
-    def _grow_factor(self, Rt, C, L, Unew, ids):
+    def _grow_factor(self, Rt, L, Unew, ids):
         s, k = self.s, len(ids)
-        self._reserve(k)
-        R = np.zeros((s + k, s + k), order="F")
-        R[:s, :s] = self.R
-        R[:s, s:] = Rt
-        R[s:, s:] = L
-        self.R = R
-        self.U[s:s + k] = Unew
+        if s + k > self._R.shape[0]:
+            self._allocate(min(self.max_support, max(s + k, 2 * self._R.shape[0])))
+        self._R[:s, s:s + k] = Rt
+        self._R[s:s + k, s:s + k] = L
+        # Z's new rows: L^T Z_new = E_new - Rt^T Z.
+        on_p = ids < self.n_a
+        E = np.stack([on_p, ~on_p], axis=1).astype(np.float64)
+        self._Z[s:s + k] = _trtrs(L, E - Rt.T @ self._Z[:s], lower=0, trans=1)[0]
+        used = np.zeros(self._R.shape[0], bool)
+        used[self.slot[:s]] = True
+        free = np.flatnonzero(~used)[:k]
+        self._rows[free] = Unew
+        self.slot[s:s + k] = free
+        self.on_p[s:s + k] = on_p
         self.idx[s:s + k] = ids
         self.lam[s:s + k] = 0.0
         self.s = s + k
-        # The last block's coupling and Schur complement: dropping some of its points
-        # again (as the next minor cycle often does) re-factors only the block.
-        self.block = (s, Rt, C)
-
-    def _drop_from_block(self, ks):
-        """Drop points of the last appended block only; False if that is not possible."""
-        if self.block is None:
-            return False
-        s0, Rt, C = self.block
-        if self.s != s0 + Rt.shape[1] or min(ks) < s0:
-            return False
-        keep = [t for t in range(Rt.shape[1]) if s0 + t not in set(ks)]
-        L, info = _potrf(C[np.ix_(keep, keep)], lower=0, clean=1)
-        if info != 0:
-            return False
-        m = len(keep)
-        R = np.zeros((s0 + m, s0 + m), order="F")
-        R[:s0, :s0] = self.R[:s0, :s0]
-        R[:s0, s0:] = Rt[:, keep]
-        R[s0:, s0:] = L
-        self.R = R
-        rows = s0 + np.asarray(keep, dtype=np.intp)
-        for arr in (self.U, self.idx, self.lam):
-            arr[s0:s0 + m] = arr[rows]
-        self.s = s0 + m
-        self.block = (s0, Rt[:, keep], C[np.ix_(keep, keep)])
-        return True
 
     def _delete(self, ks):
-        """Drop support points ``ks``: Givens rotations re-triangularise R (O(s^2), in C).
-
-        Trailing points (the ones just appended, most often) only truncate R. For the
-        others, ``qr_delete`` also rotates a Q factor, which the solver does not need:
-        it gets an all-zero scratch matrix, which rotations leave exactly zero. Points
-        of the block appended last are dropped by re-factoring that block only.
-        """
-        if self._drop_from_block(ks):
-            return
-        self.block = None
-        R = self.R
-        n = self.s  # R[:n, :n] is the current factor
+        """Drop support points ``ks`` (Givens rotations on ``R`` and ``Z``, O(s^2) each)."""
         for k in sorted(ks, reverse=True):
-            if k < n - 1:
-                Q = _zero_scratch(n)
-                if not R.flags.f_contiguous:
-                    R = np.asfortranarray(R)
-                _, R = qr_delete(Q, R, k, which="col", overwrite_qr=True,
-                                 check_finite=False)
-            R = R[:n - 1, :n - 1]
-            for arr in (self.U, self.idx, self.lam):
-                arr[k:n - 1] = arr[k + 1:n]
-            n -= 1
-        self.R = np.asfortranarray(R)
-        self.s = n
-
-    def _affine_minimizer(self):
-        s = self.s
-        e_p = (self.idx[:s] < self.n_a).astype(np.float64)
-        e_q = 1.0 - e_p
-        # M^-1 e_p and M^-1 e_q, one right-hand side at a time (LAPACK's trtrs is ~3x
-        # slower per column with two right-hand sides at these sizes).
-        y_p = _trtrs(self.R, _trtrs(self.R, e_p, lower=0, trans=1)[0], lower=0, trans=0)[0]
-        y_q = _trtrs(self.R, _trtrs(self.R, e_q, lower=0, trans=1)[0], lower=0, trans=0)[0]
-        # The 2 x 2 system E^T M^-1 E c = 1 (symmetric positive definite), by hand.
-        m11, m12, m22 = e_p @ y_p, e_p @ y_q, e_q @ y_q
-        det = m11 * m22 - m12 * m12
-        return (y_p * (m22 - m12) + y_q * (m11 - m12)) / det
+            delete_column(self._R, self._Z, self.s, k)
+            for arr in (self.on_p, self.lam, self.idx, self.slot):
+                arr[k:self.s - 1] = arr[k + 1:self.s]
+            self.s -= 1
 
     def _minor_cycles(self):
         """Move to the minimiser over the support's affine hulls, dropping points."""
-        while True:
-            s = self.s
-            alpha = self._affine_minimizer()
-            if alpha.min() > _Z_POSITIVE:
-                self.lam[:s] = alpha
-                break
-            lam = self.lam[:s]
-            new, neg = _ratio_step(lam, alpha)
-            # Only blocking points leave: a point just added (weight 0) whose affine
-            # weight is positive stays, even when theta = 0.
-            drop = np.flatnonzero(neg & (new <= _Z_POSITIVE))
-            if drop.size == 0:  # rounding: drop the most negative blocking point
-                drop = [np.flatnonzero(neg)[np.argmin(new[neg])]]
-            self.lam[:s] = new
-            self._delete([int(k) for k in drop])
-            s = self.s
-            on_p = self.idx[:s] < self.n_a
-            lam = self.lam[:s]
-            lam[on_p] /= lam[on_p].sum()
-            lam[~on_p] /= lam[~on_p].sum()
-        self.x = self.lam[:self.s] @ self.U[:self.s, :self.d]
+        s, ok = minor_cycles(self._R, self._Z, self.s, self.on_p, self.lam, self.idx,
+                             self.slot, _Z_POSITIVE)
+        self.s = s
+        if not ok:  # the factor lost all accuracy: let Wolfe finish the pair
+            self.stalled = self.done = True
+            return
+        weights = np.zeros(self._rows.shape[0])
+        weights[self.slot[:s]] = self.lam[:s]
+        top = int(self.slot[:s].max()) + 1
+        self.x = weights[:top] @ self._rows[:top, :self.d]
 
     # --- the driver's interface -------------------------------------------------------
     def inner(self, max_iter):
         """Settle the points added by the last :meth:`absorb` (minor cycles)."""
         if self.pending:
-            with _one_blas_thread():
-                self._minor_cycles()
+            self._minor_cycles()
             self.pending = False
         return True
 
@@ -631,6 +595,8 @@ class _ActiveSet:
         ``atol`` absolute). Otherwise appends the ``n_add`` most violating points (below
         the level of P's support, above the level of Q's) for the next :meth:`inner`.
         """
+        if self.stalled:
+            return False
         x = self.x
         xx = float(x @ x)
         gap = xx - (float(pa.min()) - float(pb.max()))
@@ -648,7 +614,7 @@ class _ActiveSet:
             return False
         s = self.s
         ids = self.idx[:s]
-        on_p = ids < self.n_a
+        on_p = self.on_p[:s]
         viol = np.concatenate([pa[ids[on_p]].max() - pa, pb - pb[ids[~on_p] - self.n_a].min()])
         viol[ids] = -np.inf
         k = min(self.n_add, viol.size - s)
@@ -669,7 +635,7 @@ class _ActiveSet:
         wa = np.zeros(self.n_a)
         wb = np.zeros(self.Q.shape[0])
         ids, lam = self.idx[:s], self.lam[:s]
-        on_p = ids < self.n_a
+        on_p = self.on_p[:s]
         wa[ids[on_p]] = lam[on_p]
         wb[ids[~on_p] - self.n_a] = lam[~on_p]
         return wa, wb
@@ -1012,7 +978,7 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     See Also
     --------
     pairwise_hull_distances : all pairs of groups, batched.
-    harness.geometry._reference.hull_distance_reference : SLSQP twin.
+    harness.geometry._reference.hull_distance_reference : exact NNLS twin (small sets).
     svc_compat_distance : the authors' SVC-based formula.
 
     References
@@ -1287,25 +1253,35 @@ def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, verdic
             pa, pb = proj_a[c], proj_b[c]
             x = sv.x
             nx = float(np.sqrt(x @ x))
-            # The certified gap is below the plain one: check it only when that can pass.
-            if verdict[p] is None and nx > 0 and (pa.min() - pb.max()) / nx > fast_tol:
-                g, h = pairs[p]
-                lb = certified_gap(scaled[g], scaled[h], x / nx)[0]
-                if lb > fast_tol:
-                    verdict[p] = True
-            if verdict_only and verdict[p] is not None:
-                continue
-            sv.absorb(pa, pb, rtol=rtol, atol=atol)
+
+            def settle_by_gap():
+                # The certified gap is below the plain one: check it only when that can pass.
+                if verdict[p] is None and nx > 0 and (pa.min() - pb.max()) / nx > fast_tol:
+                    g, h = pairs[p]
+                    if certified_gap(scaled[g], scaled[h], x / nx)[0] > fast_tol:
+                        verdict[p] = True
+
+            if verdict_only:
+                settle_by_gap()
+                if verdict[p] is not None:
+                    continue
+            sv.absorb(pa, pb, rtol=rtol, atol=atol)  # keeps x: pa, pb stay valid
             if sv.stalled and isinstance(sv, _ActiveSet):
                 solvers[p] = _wolfe_fallback(sv, atol=atol)
                 still.append(p)
                 continue
-            if not sv.done and verdict[p] is None and (
+            lp_due = verdict[p] is None and (
                 sv.n_iter >= 5 * budget or (sv.n_iter >= budget and x @ x <= 1e-8)
                 or (verdict_only and sv.n_iter >= budget)
-            ):
+            )
+            if not verdict_only and lp_due:
+                # Distances need a verdict only where an LP would otherwise settle it
+                # now; a certified pair gets its verdict from _finish's bounds.
+                settle_by_gap()
+                lp_due = verdict[p] is None
+            if not sv.done and lp_due:
                 sv.done = True  # settle by LP below, then maybe continue
-            if sv.done and verdict[p] is None:
+            if sv.done and verdict[p] is None and (verdict_only or lp_due):
                 g, h = pairs[p]
                 n_lp += 1
                 lp_plane[p] = _separating_hyperplane(
