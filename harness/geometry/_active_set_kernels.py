@@ -38,34 +38,32 @@ def delete_column(R, Z, s, k):
     ``k``): the rotations that re-triangularise ``R`` are applied to ``Z``'s rows too,
     since :math:`R_k^T Z = E_k` and :math:`R' = G R_k` give
     :math:`R'^T (G Z) = R_k^T Z = E_k`, and the last row of ``G R_k`` is zero.
-    Row and column ``s - 1`` are zeroed. O((s - k)^2) flops, column by column (``R``
-    is Fortran-ordered, so every inner loop runs along a contiguous column).
+    Row and column ``s - 1`` are zeroed. O((s - k)^2) flops. Each rotation is applied
+    to its two rows across all remaining columns at once: those updates are independent
+    and pipeline, whereas going column by column chains every update on the previous
+    one (same arithmetic, bit for bit; 3-4x slower at s = 280).
     """
     # Shift the columns after k to the left: columns k..s-2 become upper Hessenberg.
     for j in range(k, s - 1):
         for i in range(j + 2):
             R[i, j] = R[i, j + 1]
-    cos = np.empty(s)
-    sin = np.empty(s)
-    for j in range(k, s - 1):
-        # Rotations found so far act on this column first, then one more zeroes R[j+1, j].
-        for t in range(k, j):
-            a, b = R[t, j], R[t + 1, j]
-            R[t, j] = cos[t] * a + sin[t] * b
-            R[t + 1, j] = cos[t] * b - sin[t] * a
-        a, b = R[j, j], R[j + 1, j]
+    for t in range(k, s - 1):
+        a, b = R[t, t], R[t + 1, t]
         r = math.hypot(a, b)
         if r == 0.0:
-            cos[j], sin[j] = 1.0, 0.0
+            cos, sin = 1.0, 0.0
         else:
-            cos[j], sin[j] = a / r, b / r
-        R[j, j] = r
-        R[j + 1, j] = 0.0
-    for t in range(k, s - 1):
+            cos, sin = a / r, b / r
+        R[t, t] = r
+        R[t + 1, t] = 0.0
+        for j in range(t + 1, s - 1):
+            a, b = R[t, j], R[t + 1, j]
+            R[t, j] = cos * a + sin * b
+            R[t + 1, j] = cos * b - sin * a
         for m in range(Z.shape[1]):
             a, b = Z[t, m], Z[t + 1, m]
-            Z[t, m] = cos[t] * a + sin[t] * b
-            Z[t + 1, m] = cos[t] * b - sin[t] * a
+            Z[t, m] = cos * a + sin * b
+            Z[t + 1, m] = cos * b - sin * a
     for i in range(s):
         R[i, s - 1] = 0.0
         R[s - 1, i] = 0.0
