@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 # harness.geometry re-exports functions under the same names).
 GEOMETRY_CODE = code_fingerprint(
     "harness.geometry.clustering", "harness.geometry.hull_distance",
-    "harness.geometry.separability", "harness.geometry.similarity")
+    "harness.geometry._active_set_kernels", "harness.geometry.separability",
+    "harness.geometry.similarity")
 
 
 def cluster(ws, vectors):
