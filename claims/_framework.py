@@ -94,7 +94,7 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, lay
                            f"{len(models)} ({', '.join(models)}): not run"))
             reason = DEVIATIONS.get((claim, cell.id))
             if reason:
-                cell_marks.append(pytest.mark.xfail(strict=True, reason=reason))
+                cell_marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError))
             params.append(pytest.param(cell, marks=cell_marks, id=cell.id))
             continue
         for model in models:
@@ -121,7 +121,7 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, lay
                             cell_marks.append(pytest.mark.skip(reason=skip))
                         reason = DEVIATIONS.get((claim, cell.id))
                         if reason:
-                            cell_marks.append(pytest.mark.xfail(strict=True, reason=reason))
+                            cell_marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError))
                         params.append(pytest.param(cell, marks=cell_marks, id=cell.id))
     return params
 

@@ -61,6 +61,7 @@ _INNER_RTOL = 1e-12  # Wolfe's working-set problem is solved to this relative ga
 _PAIR_BLOCK = 40  # pairs solved together: bounds memory (supports and factors of one block)
 _N_ADD = 16  # points priced into the support per major cycle of the active set
 _MAX_FLAT = 3  # major cycles without progress before the active set gives up
+_MAX_FLAT_WOLFE = 50  # Wolfe's major cycles without progress before it stops
 
 _CONTROLLER = None
 
@@ -325,6 +326,7 @@ class _PairSolver:
 
     def _inner(self, max_iter):
         c = self.corral
+        best, flat = np.inf, 0
         for _ in range(max_iter):
             x = c.x
             pa = self.PA @ x
@@ -335,8 +337,15 @@ class _PairSolver:
             gap = xx - (pa[ka] - pb[kb])
             if gap <= _INNER_RTOL * xx or xx <= self.atol2:
                 return True
+            # Rounding can make Wolfe cycle on nearly touching hulls: each new vertex
+            # leaves again at once and x does not move (seen on POS at MiniLM's
+            # embedding layer: x fixed from cycle ~800 to max_iter). No decrease for
+            # _MAX_FLAT_WOLFE cycles counts as converged on the working set.
+            flat = flat + 1 if xx >= best * (1.0 - 1e-12) else 0
+            best = min(best, xx)
             i, j = self.wa[ka], self.wb[kb]
-            if c.contains(i, j) or not c.add(self.P[i] - self.Q[j], i, j):
+            if (flat >= _MAX_FLAT_WOLFE or c.contains(i, j)
+                    or not c.add(self.P[i] - self.Q[j], i, j)):
                 self.stalled = True  # numerically converged on the working set
                 return True
             self.n_iter += 1

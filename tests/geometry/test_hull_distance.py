@@ -603,3 +603,26 @@ def test_active_set_without_progress_gives_up_and_wolfe_certifies(monkeypatch):
     D, _ = pairwise_hull_distances(np.vstack([A, B]), np.r_[np.zeros(80, int), np.ones(70, int)])
     assert len(calls) == 2
     assert close(D[0, 1], res.distance, rtol=1e-6)
+
+
+def test_wolfe_cycling_without_progress_stops_as_stalled(monkeypatch):
+    # Rounding can make Wolfe cycle on nearly touching hulls: each new vertex leaves the
+    # corral at once and x never moves (real: POS at MiniLM's embedding layer, run to
+    # max_iter = 100,000 and then reported as uncertified). Simulated by minor cycles
+    # that drop the vertex just added: Wolfe must stop after _MAX_FLAT_WOLFE cycles as
+    # stalled (the driver then prices all points and polishes), not run to max_iter.
+    hd = _hd()
+
+    def drop_newest(corral):
+        s = corral.s - 1
+        corral.members.discard((int(corral.ia[s]), int(corral.ib[s])))
+        corral.R = np.asfortranarray(corral.R[:s, :s])
+        corral.s = s
+
+    monkeypatch.setattr(hd._Corral, "minor_cycles", drop_newest)
+    rng = np.random.default_rng(5)
+    P, Q = rng.standard_normal((200, 30)) / 8, rng.standard_normal((150, 30)) / 8 + 0.05
+    w = P.mean(0) - Q.mean(0)
+    sv = hd._PairSolver(P, Q, P @ w, Q @ w, atol=1e-9)
+    assert sv.inner(10_000) is True
+    assert sv.stalled and sv.n_iter == 1 + hd._MAX_FLAT_WOLFE
