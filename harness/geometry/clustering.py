@@ -1044,7 +1044,7 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates
     ValueError
         On invalid input or parameters.
     SolverError
-        When the LP solver ends in a status that is neither optimal nor infeasible.
+        When the LP solver ends in a status other than optimal.
 
     Notes
     -----

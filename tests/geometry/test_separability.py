@@ -128,6 +128,38 @@ def test_low_rank_sets_in_high_dimension(seed):
             _assert_strictly_separates(A @ M + 3.0, B @ M + 3.0, plane)
 
 
+def test_nearly_touching_sets_far_above_the_tolerance_are_separable():
+    # Found by hypothesis: two parallel segments 1e-5 apart (rotated, translated by
+    # ~1e4). HiGHS' interior point method called the plain feasibility LP infeasible
+    # (a separating w has norm ~1e5 there); the margin LP is well scaled.
+    A = np.array([[1.0, 0.0], [0.0, 0.0]])
+    B = np.array([[1.0, 1e-5], [1e-5, 1e-5]])
+    Qm = np.array([[0.19264633, -0.98126826], [0.98126826, 0.19264633]])
+    t = np.array([6265.40478401, 8255.11154555])
+    for A2, B2 in [(A, B), (A @ Qm.T + t, B @ Qm.T + t)]:
+        assert are_separable(A2, B2)
+        _assert_strictly_separates(A2, B2, separating_hyperplane(A2, B2))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("gap", [1e-6, 1e-5, 1e-4])
+def test_sets_pushed_apart_by_a_small_gap_are_separable(seed, gap):
+    # Random sets made to touch along a direction u, then moved gap * R apart: the
+    # plain feasibility LP missed some at gap ~5e-6 R (random 9-d and 2-d sets).
+    rng = np.random.default_rng(seed)
+    d = [2, 5, 9][seed % 3]
+    A = rng.standard_normal((11, d))
+    B = rng.standard_normal((9, d))
+    u = rng.standard_normal(d)
+    u /= np.linalg.norm(u)
+    B = B - ((B @ u).min() - (A @ u).max()) * u
+    R = np.linalg.norm(np.vstack([A, B]) - np.vstack([A, B]).mean(0), axis=1).max()
+    B = B + gap * R * u
+    assert hull_distance_reference(A, B) >= 0.99 * gap * R
+    assert are_separable(A, B) and are_separable_reference(A, B)
+    _assert_strictly_separates(A, B, separating_hyperplane(A, B))
+
+
 def test_solver_status_is_never_an_answer(monkeypatch):
     # A status other than optimal/infeasible must raise, not read as "overlap".
     class Res:
