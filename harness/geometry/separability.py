@@ -29,10 +29,38 @@ _UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 _MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* above the tolerance will do
 
 
+def _margin_lp(P, Q, method, options):
+    r"""HiGHS on :math:`\max t` s.t. :math:`P w + b \ge t,\ Q w + b \le -t,\ \|w\|_\infty \le 1,\ t \le` cap."""
+    n_p, d = P.shape
+    A_ub = np.empty((n_p + Q.shape[0], d + 2))
+    A_ub[:n_p, :d] = -P
+    A_ub[:n_p, d] = -1.0
+    A_ub[n_p:, :d] = Q
+    A_ub[n_p:, d] = 1.0
+    A_ub[:, d + 1] = 1.0
+    c = np.zeros(d + 2)
+    c[d + 1] = -1.0
+    bounds = [(-1.0, 1.0)] * d + [(None, None), (None, _MARGIN_CAP)]
+    return linprog(c, A_ub=A_ub, b_ub=np.zeros(A_ub.shape[0]), bounds=bounds, method=method,
+                   options=options)
+
+
+def _feasibility_form_lp(P, Q, method, options):
+    """HiGHS on ``P w + b >= 1, Q w + b <= -1`` (w, b free)."""
+    n_p, d = P.shape
+    A_ub = np.empty((n_p + Q.shape[0], d + 1))
+    A_ub[:n_p, :d] = -P
+    A_ub[:n_p, d] = -1.0
+    A_ub[n_p:, :d] = Q
+    A_ub[n_p:, d] = 1.0
+    return linprog(np.zeros(d + 1), A_ub=A_ub, b_ub=np.full(A_ub.shape[0], -1.0),
+                   bounds=[(None, None)] * (d + 1), method=method, options=options)
+
+
 def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
     r"""Solve ``P w + b >= 1, Q w + b <= -1`` with HiGHS; return ``(w, b)`` or ``None``.
 
-    Solved in the bounded *margin* form
+    ``None`` is decided only by the bounded *margin* form
 
     .. math::
 
@@ -40,58 +68,58 @@ def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
         \|w\|_\infty \le 1, \quad t \le 10^{-3},
 
     which is always feasible and bounded, so that no verdict rests on HiGHS detecting
-    infeasibility. (The interior point method declared the plain feasibility form
-    infeasible for two segments 1e-5 apart, scaled data, where a separating ``w`` has
-    norm ~1e5; the margin form is well scaled whatever the margin.) With the optimum
-    ``t* > feasibility_tol``, ``(w, b) / t*`` solves the feasibility form (the caller
-    verifies every plane); ``None`` means ``t* <= feasibility_tol``: no plane
-    separates by more than the LP's resolution. On the centred data scaled to radius 1,
-    ``t*`` is at least the Euclidean half-margin, so hulls closer than
-    ``2 * feasibility_tol`` (times the radius) can be reported as not separable.
+    infeasibility: ``None`` means ``t* <= feasibility_tol``, no plane separates by
+    more than the LP's resolution (on the centred data scaled to radius 1, ``t*`` is
+    at least the Euclidean half-margin, so hulls closer than ``2 * feasibility_tol``
+    times the radius can be reported as not separable). With ``t* > feasibility_tol``,
+    ``(w, b) / t*`` solves the feasibility form. A plane from either form is verified by
+    the caller.
 
-    Dual simplex first, interior point as the second opinion. On 60 LPs recorded from
-    DirectProbe on the TREC-sized benchmark (75 + 770-1,375 points, 384-d, all touching
-    or overlapping) the dual simplex on this form took 7.7 s, the interior point
-    method on the feasibility form 21.9 s (same verdicts); on separable sets it is
-    slower (1,000 + 1,000 Gaussians in 384-d: 3.9 s vs 1.0 s), but those are settled by
-    the certificates of the callers before any LP. Any status other than optimal (0)
-    from both raises :class:`SolverError` naming status and message.
+    Order, chosen on measured LPs (DirectProbe on the TREC-sized benchmark, which
+    overlap or touch; nearly touching POS clusters of the tiny tier; Gaussians):
+
+    1. the margin form by dual simplex, stopped after ``2 * (rows + columns)``
+       iterations: overlapping sets need 20-900 (TREC-sized: 0.15-0.27 s each where
+       the interior point method on the feasibility form took ~0.4 s), but nearly
+       touching separable sets need 19,000-141,000 (5-12 s);
+    2. if stopped: the feasibility form by dual simplex, which finds a plane for those
+       in 0.15-0.5 s (the interior point method there: 0.4-60 s, some "numerical
+       difficulties", and on two segments 1e-5 apart a false "infeasible"); a plane
+       found ends here;
+    3. otherwise the margin form to the end: dual simplex, then interior point.
+
+    Any other outcome (no optimal margin LP) raises :class:`SolverError` naming status
+    and message. Iteration limits, unlike time limits, keep the result reproducible.
     """
     n_p, d = P.shape
     n_q = Q.shape[0]
-    # Variables (w, b, t); minimise -t.
-    A_ub = np.empty((n_p + n_q, d + 2))
-    A_ub[:n_p, :d] = -P
-    A_ub[:n_p, d] = -1.0
-    A_ub[n_p:, :d] = Q
-    A_ub[n_p:, d] = 1.0
-    A_ub[:, d + 1] = 1.0
-    b_ub = np.zeros(n_p + n_q)
-    c = np.zeros(d + 2)
-    c[d + 1] = -1.0
-    bounds = [(-1.0, 1.0)] * d + [(None, None), (None, _MARGIN_CAP)]
     options = {
         "primal_feasibility_tolerance": feasibility_tol,
         "dual_feasibility_tolerance": feasibility_tol,
     }
-    methods = ("highs-ds", "highs-ipm")
-    for method in methods:
-        opts = dict(options)
-        if strict and method == "highs-ds":
-            opts["presolve"] = False
-        res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method=method, options=opts)
+    simplex = dict(options, presolve=False) if strict else dict(options)
+
+    def from_margin(res):
+        t = float(res.x[d + 1])
+        if not t > feasibility_tol:
+            return None
+        return res.x[:d] / t, float(res.x[d]) / t
+
+    res = _margin_lp(P, Q, "highs-ds", dict(simplex, maxiter=2 * (n_p + n_q + d + 2)))
+    if res.status == 0:
+        return from_margin(res)
+    plain = _feasibility_form_lp(P, Q, "highs-ds", simplex)
+    if plain.status == 0:
+        return plain.x[:d].copy(), float(plain.x[d])
+    for method, opts in (("highs-ds", simplex), ("highs-ipm", options)):
+        res = _margin_lp(P, Q, method, opts)
         if res.status == 0:
-            break
-    if res.status != 0:
-        raise SolverError(
-            f"HiGHS ({', '.join(methods)}) ended the separability LP ({n_p} + {n_q} points, "
-            f"{d} features) with status {res.status} "
-            f"({_LP_STATUS.get(res.status, 'unknown')}): {res.message}"
-        )
-    t = float(res.x[d + 1])
-    if not t > feasibility_tol:
-        return None
-    return res.x[:d] / t, float(res.x[d]) / t
+            return from_margin(res)
+    raise SolverError(
+        f"HiGHS (dual simplex, interior point) ended the separability LP ({n_p} + {n_q} "
+        f"points, {d} features) with status {res.status} "
+        f"({_LP_STATUS.get(res.status, 'unknown')}): {res.message}"
+    )
 
 
 def certified_gap(A, B, w):
@@ -158,8 +186,8 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
         A w + b \ge 1, \qquad B w + b \le -1,
 
     which is feasible exactly when :math:`\operatorname{conv}(A) \cap
-    \operatorname{conv}(B) = \emptyset`. HiGHS (``scipy.optimize.linprog``, dual
-    simplex, then interior point) solves it in the bounded margin form
+    \operatorname{conv}(B) = \emptyset`. HiGHS (``scipy.optimize.linprog``, mostly
+    dual simplex) decides it with the bounded margin form
     :math:`\max t` s.t. :math:`A w + b \ge t,\ B w + b \le -t,\ \|w\|_\infty \le 1`
     (always feasible, so no verdict rests on infeasibility detection; see
     ``_solve_feasibility_lp``) on centred and scaled data
@@ -210,7 +238,8 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     ValueError
         On invalid input (see ``_validation.check_point_sets``).
     SolverError
-        When HiGHS (both methods) ends the LP in a status other than optimal.
+        When HiGHS ends the margin LP in a status other than optimal (see
+        ``_solve_feasibility_lp``).
 
     Warns
     -----
@@ -404,7 +433,8 @@ def are_separable(A, B, *, tol=1e-9):
     ValueError
         On invalid input.
     SolverError
-        When HiGHS (both methods) ends the LP in a status other than optimal.
+        When HiGHS ends the margin LP in a status other than optimal (see
+        ``_solve_feasibility_lp``).
 
     See Also
     --------
