@@ -68,12 +68,10 @@ def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
         \|w\|_\infty \le 1, \quad t \le 10^{-3},
 
     which is always feasible and bounded, so that no verdict rests on HiGHS detecting
-    infeasibility: ``None`` means ``t* <= feasibility_tol``, no plane separates by
-    more than the LP's resolution (on the centred data scaled to radius 1, ``t*`` is
-    at least the Euclidean half-margin, so hulls closer than ``2 * feasibility_tol``
-    times the radius can be reported as not separable). With ``t* > feasibility_tol``,
+    infeasibility: ``None`` means ``t* <= 0`` (the simplex returns touching and
+    overlapping sets at a vertex with ``t*`` exactly 0). With ``t* > 0``,
     ``(w, b) / t*`` solves the feasibility form. A plane from either form is verified by
-    the caller.
+    the caller, which rejects margins below its ``tol``.
 
     Order, chosen on measured LPs (DirectProbe on the TREC-sized benchmark, which
     overlap or touch; nearly touching POS clusters of the tiny tier; Gaussians):
@@ -101,7 +99,7 @@ def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
 
     def from_margin(res):
         t = float(res.x[d + 1])
-        if not t > feasibility_tol:
+        if not t > 0.0:
             return None
         return res.x[:d] / t, float(res.x[d]) / t
 
@@ -195,8 +193,8 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     :math:`R` the largest centred norm; the problem is invariant under this map), by
     constraint generation: the LP is solved on a working set of the points nearest to
     the other set, and points that violate the returned plane are added until none
-    does. A working set whose best margin is at most ``feasibility_tol`` ends the
-    search (a subset of the constraints already admits no better plane).
+    does. A working set with no positive margin ends the search (a subset of the
+    constraints already admits no plane).
 
     Every returned plane is **verified** in float64 on the original data, with a
     rigorous bound on rounding error (:func:`certified_gap`):
@@ -215,12 +213,10 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
         normal must exceed ``tol * R``, with ``R`` the radius of the centred data. Hulls
         closer than that (relative to the data's size) are reported as not separable.
     feasibility_tol : float, default=1e-7
-        HiGHS primal and dual feasibility tolerance on the scaled data, and the smallest
-        margin ``t`` the LP must find: hulls closer than about ``2 * feasibility_tol *
-        R`` that the centroid direction does not separate are reported as not
-        separable (the LP's resolution). A plane HiGHS accepts is still verified;
-        when the check fails, the full LP is re-solved at tolerance ``1e-10`` (dual
-        simplex without presolve, then interior point) before a verdict.
+        HiGHS primal and dual feasibility tolerance (on the scaled data). A plane HiGHS
+        accepts within this tolerance is still verified; when the check fails, the
+        full LP is re-solved at tolerance ``1e-10`` (dual simplex without presolve,
+        then interior point) before a verdict.
     max_rounds : int, default=50
         Rounds of constraint generation before falling back to the LP on all points.
 
@@ -412,8 +408,8 @@ def are_separable(A, B, *, tol=1e-9):
 
     .. math:: A w + b \ge t, \quad B w + b \le -t, \quad \|w\|_\infty \le 1
 
-    with a margin ``t`` above its tolerance on the centred data scaled to radius 1
-    (hulls that intersect, or closer than about ``2e-7 R``; see
+    with a positive margin ``t`` (on the centred data scaled to radius 1), or when
+    every plane it finds fails the verification (hulls closer than ``tol * R``; see
     :func:`separating_hyperplane`). No solver status other than optimal is ever read
     as an answer.
 
