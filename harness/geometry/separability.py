@@ -26,11 +26,12 @@ _LP_STATUS = {
 _UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 
 
-_MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* above the tolerance will do
+_MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* > 0 will do
 
 
 def _margin_lp(P, Q, method, options):
-    r"""HiGHS on :math:`\max t` s.t. :math:`P w + b \ge t,\ Q w + b \le -t,\ \|w\|_\infty \le 1,\ t \le` cap."""
+    r"""HiGHS on :math:`\max t` s.t. :math:`P w + b \ge t,\ Q w + b \le -t`,
+    :math:`\|w\|_\infty \le 1,\ t \le` ``_MARGIN_CAP`` (variables ``w, b, t``)."""
     n_p, d = P.shape
     A_ub = np.empty((n_p + Q.shape[0], d + 2))
     A_ub[:n_p, :d] = -P
