@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["delete_column", "minor_cycles"]
+__all__ = ["delete_column", "delete_point", "minor_cycles"]
 
 
 @njit(cache=True, nogil=True)
@@ -75,6 +75,16 @@ def delete_column(R, Z, s, k):
 def _shift_left(arr, k, s):
     for i in range(k, s - 1):
         arr[i] = arr[i + 1]
+
+
+@njit(cache=True, nogil=True)
+def delete_point(R, Z, on_p, lam, idx, slot, s, k):
+    """Drop support point ``k``: :func:`delete_column` plus the per-point arrays."""
+    delete_column(R, Z, s, k)
+    _shift_left(on_p, k, s)
+    _shift_left(lam, k, s)
+    _shift_left(idx, k, s)
+    _shift_left(slot, k, s)
 
 
 @njit(cache=True, nogil=True)
@@ -152,11 +162,7 @@ def minor_cycles(R, Z, s, on_p, lam, idx, slot, z_positive):
         for k in range(s - 1, -1, -1):
             blocking = alpha[k] <= z_positive and new[k] <= z_positive
             if blocking or (n_drop == 0 and k == worst):
-                delete_column(R, Z, s, k)
-                _shift_left(on_p, k, s)
-                _shift_left(lam, k, s)
-                _shift_left(idx, k, s)
-                _shift_left(slot, k, s)
+                delete_point(R, Z, on_p, lam, idx, slot, s, k)
                 s -= 1
         sum_p = 0.0
         sum_q = 0.0

@@ -40,7 +40,7 @@ from threadpoolctl import ThreadpoolController
 
 from harness.exceptions import SolverError
 
-from ._active_set_kernels import delete_column, minor_cycles
+from ._active_set_kernels import delete_point, minor_cycles
 from ._validation import check_groups, check_point_sets
 from .separability import _separating_hyperplane, certified_gap
 
@@ -570,9 +570,8 @@ class _ActiveSet:
     def _delete(self, ks):
         """Drop support points ``ks`` (Givens rotations on ``R`` and ``Z``, O(s^2) each)."""
         for k in sorted(ks, reverse=True):
-            delete_column(self._R, self._Z, self.s, k)
-            for arr in (self.on_p, self.lam, self.idx, self.slot):
-                arr[k:self.s - 1] = arr[k + 1:self.s]
+            delete_point(self._R, self._Z, self.on_p, self.lam, self.idx, self.slot,
+                         self.s, k)
             self.s -= 1
 
     def _minor_cycles(self):

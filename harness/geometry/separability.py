@@ -29,15 +29,22 @@ _UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 _MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* > 0 will do
 
 
-def _margin_lp(P, Q, method, options):
-    r"""HiGHS on :math:`\max t` s.t. :math:`P w + b \ge t,\ Q w + b \le -t`,
-    :math:`\|w\|_\infty \le 1,\ t \le` ``_MARGIN_CAP`` (variables ``w, b, t``)."""
+def _plane_rows(P, Q, extra=0):
+    """Constraint rows ``[-p, -1]`` and ``[q, 1]`` over ``(w, b)``, plus ``extra`` zero columns."""
     n_p, d = P.shape
-    A_ub = np.empty((n_p + Q.shape[0], d + 2))
+    A_ub = np.zeros((n_p + Q.shape[0], d + 1 + extra))
     A_ub[:n_p, :d] = -P
     A_ub[:n_p, d] = -1.0
     A_ub[n_p:, :d] = Q
     A_ub[n_p:, d] = 1.0
+    return A_ub
+
+
+def _margin_lp(P, Q, method, options):
+    r"""HiGHS on :math:`\max t` s.t. :math:`P w + b \ge t,\ Q w + b \le -t`,
+    :math:`\|w\|_\infty \le 1,\ t \le` ``_MARGIN_CAP`` (variables ``w, b, t``)."""
+    d = P.shape[1]
+    A_ub = _plane_rows(P, Q, extra=1)
     A_ub[:, d + 1] = 1.0
     c = np.zeros(d + 2)
     c[d + 1] = -1.0
@@ -48,12 +55,8 @@ def _margin_lp(P, Q, method, options):
 
 def _feasibility_form_lp(P, Q, method, options):
     """HiGHS on ``P w + b >= 1, Q w + b <= -1`` (w, b free)."""
-    n_p, d = P.shape
-    A_ub = np.empty((n_p + Q.shape[0], d + 1))
-    A_ub[:n_p, :d] = -P
-    A_ub[:n_p, d] = -1.0
-    A_ub[n_p:, :d] = Q
-    A_ub[n_p:, d] = 1.0
+    d = P.shape[1]
+    A_ub = _plane_rows(P, Q)
     return linprog(np.zeros(d + 1), A_ub=A_ub, b_ub=np.full(A_ub.shape[0], -1.0),
                    bounds=[(None, None)] * (d + 1), method=method, options=options)
 
