@@ -1,30 +1,67 @@
 """How claims are parametrized, decided and recorded (the claims' ``estimator_checks``).
 
-A claim is a plain function ``check_<name>(ws, cell) -> Evidence`` in one file per
-finding. :func:`cells` yields its parameter cells for every tier (``tiny`` and ``full``
-markers), turning known deviations (``claims/deviations.py``) into strict xfails and
-cells that cannot run (missing weights, too few models) into skips with the reason.
+A claim is three small pieces in one file per finding:
+
+* ``rule_<name>(...) -> (holds, rule_text)``: the paper's rule as a pure function of the
+  deciding numbers. Its docstring states every threshold and where in the paper (or in
+  ``shared/paper/FINDINGS.md``) it comes from. ``tests/test_claim_rules.py`` feeds it
+  hand-made numbers that must hold and ones that must not.
+* ``check_<name>(ws, cell, seed) -> Evidence``: measures those numbers on one fine-tuning
+  seed through :mod:`harness.analyses` and applies the rule, or records why the rule does
+  not apply (its precondition is not met: ``Evidence.inapplicable``).
+* a test over :func:`cells` whose body is ``settle(decide(check, ws, cell), sink)``.
+
+:func:`decide` runs the check on every fine-tuning seed of the tier and combines them: the
+cell holds when the paper's rule holds on a strict majority of the seeds where it applies.
+:func:`settle` turns the decision into the pytest outcome, which the evidence plugin
+(``claims/conftest.py``) maps to one of five verdicts:
+
+=================  ==========  ===============================================================
+verdict            pytest      meaning
+=================  ==========  ===============================================================
+holds              passed      the paper's rule holds
+deviates           xfailed     a known deviation (``claims/deviations.py``) whose deciding
+                               numbers are inside the envelope its entry records
+not applicable     skipped     the rule's precondition is not met (e.g. F3 on a layer that was
+                               linear already); the numbers are recorded
+not run            skipped     the cell could not be measured here (no weights, one model)
+fails              failed      the rule does not hold and no deviation is recorded, or a
+                               recorded deviation left its envelope, or the cell errored
+=================  ==========  ===============================================================
+
+Every cell also has a *scope*: ``"paper"`` when it is the paper's own setting (the last
+layer for the per-layer findings F3 and F5), ``"extension"`` for the other layers. The
+report's headline counts paper-scope cells only.
 """
 
+import math
 from dataclasses import dataclass, field
+from numbers import Real
 
+import numpy as np
 import pytest
 
 from harness.models.registry import model_n_layers, weights_available
 from harness.tiers import TIERS
 
+from ._envelope import normalise, fmt
 from .deviations import DEVIATIONS
+
+HOLDS, DEVIATES, NOT_APPLICABLE, NOT_RUN, FAILS = (
+    "holds", "deviates", "not applicable", "not run", "fails")
+VERDICTS = (HOLDS, DEVIATES, NOT_APPLICABLE, NOT_RUN, FAILS)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One parameter cell of a claim."""
+    """One parameter cell of a claim: tier, model, task, layer, extra, and its scope."""
 
     tier: str
     model: str = None
     task: str = None
     layer: int = None
     extra: str = None
+    scope: str = "paper"
 
     @property
     def id(self):
@@ -38,13 +75,36 @@ class Cell:
 
 @dataclass
 class Evidence:
-    """The numbers a claim decided on, and its verdict; written to the report."""
+    """The numbers a claim decided on, and the decision.
+
+    Attributes
+    ----------
+    holds : bool or None
+        The paper's rule on these numbers; None while undecided or when not applicable.
+    rule : str
+        The rule, in words, with its thresholds.
+    numbers : dict
+        The deciding numbers (means over the seeds where the rule applied, when several).
+    headline : str
+        ``str.format`` template over ``numbers``: the one deciding number shown in the
+        report's matrix (e.g. ``"{original_acc} -> {tuned_acc}"``).
+    not_applicable : str
+        Why the rule's precondition is not met ("" when it is).
+    numbers_std : dict
+        Standard deviations over seeds (population, ``ddof=0``) of the numeric entries.
+    seeds : list of dict
+        Per fine-tuning seed: ``{"seed", "verdict", "numbers"}``.
+    """
 
     claim: str
     cell: Cell
     holds: bool = None
-    numbers: dict = field(default_factory=dict)
     rule: str = ""
+    numbers: dict = field(default_factory=dict)
+    headline: str = ""
+    not_applicable: str = ""
+    numbers_std: dict = field(default_factory=dict)
+    seeds: list = field(default_factory=list)
 
     def decide(self, holds, rule, **numbers):
         self.holds = bool(holds)
@@ -52,19 +112,33 @@ class Evidence:
         self.numbers.update(numbers)
         return self
 
+    def inapplicable(self, why, rule="", **numbers):
+        """The rule's precondition is not met: record why, and the numbers that show it."""
+        self.holds = None
+        self.not_applicable = why
+        self.rule = rule or self.rule
+        self.numbers.update(numbers)
+        return self
+
+    @property
+    def applicable(self):
+        return not self.not_applicable
+
+    def summary(self):
+        """The headline rendered with the measured numbers (or the rule if none)."""
+        if not self.headline:
+            return ""
+        try:
+            return self.headline.format(**{k: fmt(v) for k, v in self.numbers.items()})
+        except (KeyError, IndexError):
+            return ""
+
     def message(self):
-        nums = ", ".join(f"{k}={_fmt(v)}" for k, v in self.numbers.items())
+        nums = ", ".join(f"{k}={fmt(v)}" for k, v in self.numbers.items())
         return f"{self.claim}[{self.cell.id}] does not hold: {self.rule} | {nums}"
 
 
-def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, (list, tuple)) and v and isinstance(v[0], float):
-        return "[" + ", ".join(f"{x:.4g}" for x in v) + "]"
-    return repr(v)
-
-
+# ---- cells -------------------------------------------------------------------------------
 # A session-level selection set by claims/conftest.py from --models/--tasks.
 SELECTION = {"models": None, "tasks": None}
 
@@ -77,51 +151,45 @@ def tier_tasks(tier):
     return tuple(SELECTION["tasks"] or TIERS[tier].tasks)
 
 
-def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, layers="all",
-          needs_models=1):
-    """pytest params of ``claim`` over tiers x models x tasks [x layers]."""
+def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, needs_models=1):
+    """pytest params of ``claim`` over tiers x models x tasks [x layers] [x extra].
+
+    Per-layer cells are the paper's scope at the top layer and extensions elsewhere.
+    Nothing here loads a model or touches the network: weights are looked for when a
+    cell runs (:func:`decide`).
+    """
     params = []
     for tier in TIERS:
         marks = [getattr(pytest.mark, tier)]
         models = tier_models(tier)
         chosen = [t for t in tier_tasks(tier) if tasks is None or t in tasks]
+        too_few = None
+        if len(models) < needs_models:
+            too_few = (f"needs at least {needs_models} models; tier {tier!r} has {len(models)} "
+                       f"({', '.join(models)})")
         if not per_model:
-            cell = Cell(tier)
-            cell_marks = list(marks)
-            if len(models) < needs_models:
-                cell_marks.append(pytest.mark.skip(
-                    reason=f"needs at least {needs_models} models; tier {tier!r} has "
-                           f"{len(models)} ({', '.join(models)}): not run"))
-            reason = DEVIATIONS.get((claim, cell.id))
-            if reason:
-                cell_marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError))
-            params.append(pytest.param(cell, marks=cell_marks, id=cell.id))
+            cell_marks = list(marks) + ([pytest.mark.skip(reason=f"not run: {too_few}")]
+                                        if too_few else [])
+            params.append(pytest.param(Cell(tier), marks=cell_marks, id=tier))
             continue
         for model in models:
-            skip = None
-            if model is not None:
-                ok, why = _weights(model)
-                if not ok:
-                    skip = f"weights for {model} not available: {why[:300]}"
-            if len(models) < needs_models:
-                skip = (f"needs at least {needs_models} models; tier {tier!r} has "
-                        f"{len(models)} ({', '.join(models)}): not run")
             for task in chosen:
-                layer_list = [None]
-                if per_layer and model is not None:
+                layers = [(None, "paper")]
+                unknown_layers = None
+                if per_layer:
                     n = model_n_layers(model)
-                    layer_list = list(range(0, n + 1)) if n is not None else [None]
-                    if layers == "top":
-                        layer_list = [n] if n is not None else [None]
-                for layer in layer_list:
+                    if n is None:
+                        unknown_layers = (f"not run: the layer count of {model!r} is unknown "
+                                          "without its config.json (give a model directory)")
+                    else:
+                        layers = [(k, "paper" if k == n else "extension") for k in range(n + 1)]
+                for layer, scope in layers:
                     for e in (extra or [None]):
-                        cell = Cell(tier, model, task, layer, e)
+                        cell = Cell(tier, model, task, layer, e, scope)
                         cell_marks = list(marks)
-                        if skip:
-                            cell_marks.append(pytest.mark.skip(reason=skip))
-                        reason = DEVIATIONS.get((claim, cell.id))
-                        if reason:
-                            cell_marks.append(pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError))
+                        if too_few or unknown_layers:
+                            cell_marks.append(pytest.mark.skip(
+                                reason=unknown_layers or f"not run: {too_few}"))
                         params.append(pytest.param(cell, marks=cell_marks, id=cell.id))
     return params
 
@@ -129,7 +197,120 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, lay
 _WEIGHTS = {}
 
 
-def _weights(model):
+def require_weights(model):
+    """Skip the running cell ("not run") when ``model``'s weights cannot be found."""
+    if model is None:
+        return
     if model not in _WEIGHTS:
         _WEIGHTS[model] = weights_available(model)
-    return _WEIGHTS[model]
+    ok, why = _WEIGHTS[model]
+    if not ok:
+        pytest.skip(f"not run: weights for {model} not available: {why[:300]}")
+
+
+# ---- deciding over seeds -------------------------------------------------------------------
+def decide(check, ws, cell, *, models=None):
+    """Run ``check(ws, cell, seed)`` on every seed of the tier; combine into one Evidence.
+
+    The cell holds when the rule holds on a strict majority of the seeds where it applies;
+    it is not applicable when it applies on none. ``models`` lists the models the check
+    needs (default: the cell's own).
+    """
+    for model in (models if models is not None else [cell.model]):
+        require_weights(model)
+    seeds = tuple(ws.tier.seeds)
+    return combine([check(ws, cell, seed) for seed in seeds], seeds)
+
+
+def combine(per_seed, seeds):
+    """One Evidence from the per-seed ones (see :func:`decide`)."""
+    first = per_seed[0]
+    out = Evidence(first.claim, first.cell, rule=first.rule, headline=first.headline)
+    out.seeds = [{"seed": s, "verdict": _seed_verdict(e), "numbers": e.numbers}
+                 for s, e in zip(seeds, per_seed)]
+    applicable = [e for e in per_seed if e.applicable]
+    if not applicable:
+        out.numbers, out.numbers_std = aggregate([e.numbers for e in per_seed])
+        whys = sorted({e.not_applicable for e in per_seed})
+        out.not_applicable = "; ".join(whys) if len(seeds) == 1 else (
+            f"on all {len(seeds)} seeds: " + "; ".join(whys))
+        return out
+    n_holding = sum(bool(e.holds) for e in applicable)
+    out.holds = 2 * n_holding > len(applicable)
+    out.numbers, out.numbers_std = aggregate([e.numbers for e in applicable])
+    if len(seeds) > 1:
+        out.rule = (f"{first.rule}; on a strict majority of the seeds where it applies "
+                    f"({n_holding} of {len(applicable)} hold, {len(seeds) - len(applicable)} "
+                    "not applicable)")
+    return out
+
+
+def _seed_verdict(e):
+    if not e.applicable:
+        return NOT_APPLICABLE
+    return HOLDS if e.holds else "does not hold"
+
+
+def aggregate(records):
+    """Mean and population std over seeds of each deciding number.
+
+    Numbers (and equal-length lists of numbers) are averaged; other values are kept when
+    every seed agrees and listed per seed otherwise. One seed gives its numbers unchanged.
+    """
+    if len(records) == 1:
+        return dict(records[0]), {}
+    means, stds = {}, {}
+    for name in records[0]:
+        values = [r.get(name) for r in records]
+        if all(_is_number(v) for v in values):
+            means[name] = float(np.mean(values))
+            stds[name] = float(np.std(values))
+        elif all(isinstance(v, (list, tuple)) and v and all(_is_number(x) for x in v)
+                 for v in values) and len({len(v) for v in values}) == 1:
+            arr = np.asarray(values, dtype=float)
+            means[name] = arr.mean(axis=0).tolist()
+            stds[name] = arr.std(axis=0).tolist()
+        elif all(normalise(v) == normalise(values[0]) for v in values):
+            means[name] = values[0]
+        else:
+            means[name] = values
+    return means, stds
+
+
+def _is_number(v):
+    return isinstance(v, Real) and not isinstance(v, bool) and v is not None and math.isfinite(v)
+
+
+# ---- settling a cell ---------------------------------------------------------------------
+def settle(evidence, sink):
+    """Record ``evidence`` and give the cell its pytest outcome (see the module docstring)."""
+    sink.append(evidence)
+    deviation = DEVIATIONS.get((evidence.claim, evidence.cell.id))
+    where = f"{evidence.claim}[{evidence.cell.id}]"
+    if not evidence.applicable:
+        if deviation is not None:
+            pytest.fail(f"{where} is recorded as a deviation in claims/deviations.py, but its "
+                        f"precondition is not met now ({evidence.not_applicable}); the entry "
+                        "no longer describes this cell", pytrace=False)
+        pytest.skip(f"not applicable: {evidence.not_applicable}")
+    if deviation is None:
+        assert evidence.holds, evidence.message()
+        return
+    if evidence.holds:
+        pytest.fail(f"{where} is recorded as a deviation in claims/deviations.py but now holds "
+                    f"({evidence.rule} | {evidence.summary()}); remove the entry",
+                    pytrace=False)
+    problems = deviation.problems(evidence)
+    if problems:
+        pytest.fail(f"{where}: the known deviation left its envelope: " + "; ".join(problems)
+                    + f" ({deviation.tolerance})", pytrace=False)
+    pytest.xfail(deviation_text(evidence, deviation))
+
+
+def deviation_text(evidence, deviation):
+    """What the report says of a deviating cell: generated from the measured evidence."""
+    measured = "; ".join(f"{name}={fmt(evidence.numbers.get(name))}" for name in deviation.expect)
+    text = f"does not hold: {evidence.rule}. Measured: {measured}"
+    if deviation.note:
+        text += f". Note: {deviation.note}"
+    return text

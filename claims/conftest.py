@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from claims import _framework
+from claims._framework import DEVIATES, FAILS, HOLDS, NOT_APPLICABLE, NOT_RUN
+from claims.deviations import DEVIATIONS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -70,33 +72,60 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" or (report.when == "setup" and report.skipped):
         cell = item.callspec.params.get("cell") if hasattr(item, "callspec") else None
         for ev in getattr(item, "_claim_evidence", []) or [None]:
-            status = report.outcome
-            if hasattr(report, "wasxfail"):
-                status = "xpassed" if report.passed else "xfailed"
-            record = {"test": item.nodeid, "claim": ev.claim if ev else item.name.split("[")[0],
-                      "cell": vars(cell) if cell else {}, "cell_id": cell.id if cell else "",
-                      "status": status,
-                      "verdict": _verdict(status),
-                      "holds": ev.holds if ev else None, "rule": ev.rule if ev else "",
-                      "numbers": ev.numbers if ev else {},
-                      "reason": getattr(report, "wasxfail", "") or (
-                          str(report.longrepr[-1]) if report.skipped and isinstance(
-                              report.longrepr, tuple) else ""),
-                      "seconds": report.duration}
-            item.config._claim_records.append(record)
+            item.config._claim_records.append(_record(item, report, cell, ev))
 
 
-def _verdict(status):
-    return {"passed": "holds", "xfailed": "deviates (known)", "skipped": "not run",
-            "failed": "FAILS", "xpassed": "holds (was a known deviation)"}.get(status, status)
+def _record(item, report, cell, ev):
+    """One evidence.json record: the cell, its verdict, and the numbers it was decided on."""
+    claim = ev.claim if ev else _framework_claim(item)
+    deviation = DEVIATIONS.get((claim, cell.id)) if cell else None
+    status = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+    reason = getattr(report, "wasxfail", "") or (
+        str(report.longrepr[-1]) if report.skipped and isinstance(report.longrepr, tuple) else "")
+    if report.failed:
+        reason = str(report.longrepr.reprcrash.message if hasattr(report.longrepr, "reprcrash")
+                     and report.longrepr.reprcrash else report.longrepr).splitlines()[0][:2000]
+    record = {"test": item.nodeid, "claim": claim, "cell": vars(cell) if cell else {},
+              "cell_id": cell.id if cell else "", "scope": cell.scope if cell else "paper",
+              "status": status, "verdict": _verdict(status, ev), "reason": reason,
+              "seconds": report.duration}
+    if ev is not None:
+        record.update(holds=ev.holds, rule=ev.rule, numbers=ev.numbers,
+                      numbers_std=ev.numbers_std, seeds=ev.seeds, headline=ev.summary(),
+                      not_applicable=ev.not_applicable)
+    if deviation is not None:
+        record["deviation"] = {"expect": deviation.describe(), "tolerance": deviation.tolerance,
+                               "note": deviation.note,
+                               "problems": deviation.problems(ev) if ev and ev.applicable else []}
+    return record
+
+
+def _framework_claim(item):
+    module = getattr(item, "module", None)
+    return getattr(module, "CLAIM", item.name.split("[")[0])
+
+
+def _verdict(status, ev):
+    if status == "passed":
+        return HOLDS
+    if status == "xfailed":
+        return DEVIATES
+    if status == "skipped":
+        return NOT_APPLICABLE if ev is not None and not ev.applicable else NOT_RUN
+    return FAILS
 
 
 def pytest_sessionfinish(session, exitstatus):
     out = session.config.getoption("--evidence-out")
     if out:
+        from harness.store import usage
+
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(session.config._claim_records, indent=1, default=_jsonable))
+        document = {"records": session.config._claim_records, "store": usage()}
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(document, indent=1, default=_jsonable))
+        tmp.replace(path)
 
 
 def _jsonable(obj):

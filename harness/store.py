@@ -37,6 +37,15 @@ logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Keys this process read from and wrote to any store: what a run reused and computed.
+_USAGE = {"read": set(), "written": set()}
+
+
+def usage():
+    """Artifacts this process found already stored (reused) and wrote (computed)."""
+    written = _USAGE["written"]
+    return {"artifacts_reused": len(_USAGE["read"] - written), "artifacts_computed": len(written)}
+
 
 def canonical_json(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
@@ -190,6 +199,7 @@ class RunStore:
             if not (path / info["file"]).is_file():
                 raise StoreError(f"{path}: array file {info['file']} listed in the manifest is "
                                  f"missing. Delete it with `harness store gc --key {key}`.")
+        _USAGE["read"].add(key)
         return Artifact(path, manifest)
 
     @contextlib.contextmanager
@@ -226,6 +236,7 @@ class RunStore:
                     raise
                 logger.info("artifact %s was written concurrently; keeping the first copy", key)
                 shutil.rmtree(tmp, ignore_errors=True)
+            _USAGE["written"].add(key)
             writer.artifact = self.open(key)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -7,36 +7,10 @@ vectors: the analysis code, its store cache and the geometry kernels all run for
 import numpy as np
 import pytest
 
-from harness.analyses import Workspace, geometry
-from harness.analyses.workspace import Vectors
+from snapshot_workspace import SnapshotWorkspace, blobs
+
+from harness.analyses import geometry
 from harness.store import RunStore
-from harness.tiers import get_tier
-
-
-class SnapshotWorkspace(Workspace):
-    """A Workspace whose runs are given as ``{update: {layer: (X, y)}}`` (train split)."""
-
-    def __init__(self, snapshots, store):
-        super().__init__(get_tier("tiny"), store=store, progress=False)
-        self.snapshots = snapshots
-
-    def updates(self, model, task):
-        return sorted(self.snapshots)
-
-    def n_layers(self, model, task=None):
-        return max(next(iter(self.snapshots.values())))
-
-    def vectors(self, model, task, update, split, layer):
-        updates = self.updates(model, task)
-        update = {"first": updates[0], "last": updates[-1]}.get(update, update)
-        X, y = self.snapshots[update][layer]
-        return Vectors(np.asarray(X, float), np.asarray(y), f"test/{task}/{update}/{split}/L{layer}")
-
-
-def blobs(rng, centres, n=8, scale=0.05):
-    X = np.vstack([c + scale * rng.standard_normal((n, len(c))) for c in centres])
-    y = np.repeat([f"l{i}" for i in range(len(centres))], n)
-    return X, y
 
 
 @pytest.fixture
@@ -115,3 +89,59 @@ def test_centroid_shift_spread_is_rotation_invariant(store):
     assert a["spread"] == pytest.approx(np.sqrt((diff ** 2).sum() / 4))
     assert a["spread"] == pytest.approx(b["spread"])
     assert np.asarray(a["pca"]).shape == (4, 2)
+
+
+def test_fixed_distances_follow_the_authors_zeros_when_the_clustering_stops_separating(store):
+    # Two labels move onto each other: the fixed clustering no longer separates them, and
+    # the authors' convention gives the whole snapshot zeros (not only the touching pair).
+    rng = np.random.default_rng(5)
+    X, y = blobs(rng, [[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    merged = X.copy()
+    merged[y == "l1"] -= [2.0, 0.0]  # l1 onto l0
+    ws = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X * 2, y)}, 9: {1: (merged, y)}}, store)
+    curve = geometry.min_distance_curve(ws, "m", "t", 1)
+    assert curve["separates"] == [True, True, False]
+    d = np.asarray(curve["min_distance"])
+    assert np.all(d[1] > d[0]) and np.all(d[2] == 0.0)
+    sim = geometry.layer_similarity(ws, "m", "t", 1)
+    assert sim["separates"] == [True, True, False]
+    assert sim["similarity"][1] == pytest.approx(1.0) and sim["similarity"][2] is None
+
+
+def test_layer_similarity_needs_a_linear_original_layer(store):
+    rng = np.random.default_rng(6)
+    X, y = blobs(rng, [[0.0, 0.0], [0.05, 0.0]], scale=0.5)  # overlapping labels
+    ws = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X * 3, y)}}, store)
+    rec = geometry.layer_similarity(ws, "m", "t", 1)
+    assert rec["linear_start"] is False and rec["similarity"] is None
+
+
+def test_update_zero_is_read_from_the_first_seed_for_every_seed(tmp_path):
+    # The pretrained model is the same for every seed: its vectors (and so every analysis
+    # of the original, e.g. its DirectProbe clustering) come from one artifact.
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from harness.analyses import Workspace
+    from harness.tiers import get_tier
+
+    store = RunStore(tmp_path)
+    keys = {}
+    for seed in (0, 1):
+        for update in (0, 4):
+            with store.writer({"fake": "snapshot", "seed": seed, "update": update}) as w:
+                w.save_array("layer0", np.full((3, 2), 10 * seed + update, np.float32))
+                w.save_array("labels", np.array(["a", "b", "a"]))
+            keys[seed, update] = w.artifact.key
+    runs = {seed: SimpleNamespace(snapshots={u: {"train": keys[seed, u]} for u in (0, 4)})
+            for seed in (0, 1)}
+
+    class Stubbed(Workspace):
+        def run(self, model, task, seed=None):
+            return runs[self.seed(seed)]
+
+    ws = Stubbed(replace(get_tier("tiny"), seeds=(0, 1)), store=store, progress=False)
+    assert ws.vectors("m", "t", 0, "train", 0, seed=1).source == f"{keys[0, 0]}/layer0"
+    assert ws.vectors("m", "t", "first", "train", 0, seed=1).source == f"{keys[0, 0]}/layer0"
+    assert ws.vectors("m", "t", "last", "train", 0, seed=1).X[0, 0] == 14
+    assert ws.vectors("m", "t", "last", "train", 0).X[0, 0] == 4

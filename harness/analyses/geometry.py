@@ -6,9 +6,12 @@ Conventions (the paper's and the authors' analysis code, see ``shared/spec``):
 * a representation is *linear* for a task when DirectProbe finds one cluster per label;
 * the label-pair distance is the mean exact hull distance over the pairs of clusters of
   the two labels, ignoring clusters smaller than ``tier.min_cluster_size``;
-* during fine-tuning one clustering is kept fixed (that of the original model's layer)
-  and its distances are measured in every snapshot; a pair of clusters that no longer
-  separates has hull distance 0;
+* during fine-tuning one clustering is kept fixed (one cluster per label of the original
+  model's layer, when that layer is linear) and its distances are measured in every
+  snapshot; a snapshot where it no longer separates every pair of labels gets zeros, the
+  authors' convention (:func:`fixed_distances`);
+* every function that reads a fine-tuning run takes ``seed`` (default: the tier's first);
+  update 0 is the pretrained model, the same for every seed;
 * identical vectors under different labels (repeated TREC questions) cannot be
   separated by any clustering: they are dropped before clustering and counted.
 """
@@ -104,6 +107,32 @@ def label_distances(ws, vectors, clustering, clustering_source):
     return ws.cached(config, compute, arrays=("matrix",), code=GEOMETRY_CODE)
 
 
+def fixed_distances(ws, vectors, clustering):
+    """Label distances of ``vectors`` under a fixed clustering, the authors' convention (cached).
+
+    The fine-tuning paper tracked one clustering through the snapshots: it checked that
+    every pair of clusters of different labels still has disjoint hulls in the snapshot
+    (all clusters, whatever ``min_cluster_size``) and measured the label distances; a
+    snapshot where the clustering no longer separates got zeros
+    (:func:`harness.geometry.fixed_clustering_distances`).
+
+    Returns ``{"labels": [...], "separates": bool, "matrix": (k, k) array}``.
+    """
+    config = {"analysis": "fixed-clustering-distances", "vectors": vectors.source,
+              "clustering": clustering["source"], "min_cluster_size": ws.tier.min_cluster_size}
+
+    def compute():
+        labels = sorted(set(clustering["cluster_labels"]))
+        separates, matrix = metrics.fixed_clustering_distances(
+            vectors.X, np.asarray(clustering["assignment"]),
+            np.asarray(clustering["cluster_labels"]), labels,
+            min_cluster_size=ws.tier.min_cluster_size)
+        return {"labels": labels, "separates": bool(separates),
+                "matrix": np.asarray(matrix, dtype=np.float64)}
+
+    return ws.cached(config, compute, arrays=("matrix",), code=GEOMETRY_CODE)
+
+
 def _pearson_common(d1, labels1, d2, labels2):
     """Pearson correlation over the label pairs defined on both sides.
 
@@ -122,14 +151,14 @@ def _pearson_common(d1, labels1, d2, labels2):
     return metrics.spatial_similarity(v1[keep], v2[keep]), common, int(keep.sum())
 
 
-def train_test_similarity(ws, model, task, update, layer=-1):
+def train_test_similarity(ws, model, task, update, layer=-1, seed=None):
     """Spatial similarity of the train and test spaces (paper section 4.1, F2).
 
     DirectProbe runs on train and on test separately; when both are linear, the Pearson
     correlation of their distance vectors over the label pairs common to both sets.
     """
-    train = ws.vectors(model, task, update, "train", layer)
-    test = ws.vectors(model, task, update, "test", layer)
+    train = ws.vectors(model, task, update, "train", layer, seed=seed)
+    test = ws.vectors(model, task, update, "test", layer, seed=seed)
     c_train, c_test = cluster(ws, train), cluster(ws, test)
     record = {"linear_train": c_train["linear"], "linear_test": c_test["linear"],
               "n_clusters_train": c_train["n_clusters"], "n_clusters_test": c_test["n_clusters"],
@@ -141,77 +170,103 @@ def train_test_similarity(ws, model, task, update, layer=-1):
         d_test = label_distances(ws, test, fixed_test, fixed_test["source"])
         sim, common, n_pairs = _pearson_common(d_train["matrix"], d_train["labels"],
                                                d_test["matrix"], d_test["labels"])
-        record.update(similarity=float(sim), n_common_labels=len(common), n_pairs=n_pairs)
+        record.update(similarity=_finite_or_none(sim), n_common_labels=len(common),
+                      n_pairs=n_pairs)
     return record
 
 
-def min_distance_curve(ws, model, task, layer=-1, include_nonlinear=False, updates=None):
+def original_clustering(ws, model, task, layer):
+    """The original layer's training vectors, their DirectProbe result, and the
+    one-cluster-per-label clustering tracked through the snapshots (meaningful when the
+    DirectProbe result is linear)."""
+    first = ws.vectors(model, task, 0, "train", layer)
+    start = cluster(ws, first)
+    return first, start, label_clustering(first, start)
+
+
+def _resolve_updates(ws, model, task, updates, seed):
+    all_updates = ws.updates(model, task, seed=seed)
+    if updates is None:
+        return all_updates
+    return [{"first": all_updates[0], "last": all_updates[-1]}.get(u, u) for u in updates]
+
+
+def min_distance_curve(ws, model, task, layer=-1, updates=None, seed=None):
     """Each label's minimum distance over the snapshots (F5, Fig. 2).
 
-    The fixed clustering is one cluster per label; it is meaningful when the original
-    layer is linear, which ``linear_start`` reports. For a non-linear original layer the
-    curves are not computed (``min_distance`` is None) unless ``include_nonlinear``.
+    The fixed clustering is one cluster per label of the original layer; it is defined
+    when that layer is linear (``linear_start``); otherwise ``min_distance`` is None.
+    Distances follow the authors' convention (:func:`fixed_distances`): ``separates[k]``
+    says whether snapshot ``k`` still separates every pair of labels (zeros when not).
     ``updates`` selects snapshots (default all; the claim needs only the first and last).
     """
-    all_updates = ws.updates(model, task)
-    updates = all_updates if updates is None else [
-        {"first": all_updates[0], "last": all_updates[-1]}.get(u, u) for u in updates]
-    first = ws.vectors(model, task, all_updates[0], "train", layer)
-    last = ws.vectors(model, task, all_updates[-1], "train", layer)
-    start = cluster(ws, first)
-    fixed = label_clustering(first, start)
-    linear_start = start["linear"]
-    if not linear_start and not include_nonlinear:
-        return {"updates": updates, "labels": fixed["labels"], "min_distance": None,
-                "linear_start": False, "linear_end": cluster(ws, last)["linear"]}
-    curves = []
+    updates = _resolve_updates(ws, model, task, updates, seed)
+    _, start, fixed = original_clustering(ws, model, task, layer)
+    last = ws.vectors(model, task, "last", "train", layer, seed=seed)
+    record = {"updates": updates, "labels": fixed["labels"], "min_distance": None,
+              "separates": None, "linear_start": start["linear"],
+              "n_clusters_start": start["n_clusters"], "n_labels": start["n_labels"],
+              "linear_end": cluster(ws, last)["linear"]}
+    if not start["linear"]:
+        return record
+    curves, separates = [], []
     for u in updates:
-        vec = ws.vectors(model, task, u, "train", layer)
-        d = label_distances(ws, vec, fixed, fixed["source"])
+        d = fixed_distances(ws, ws.vectors(model, task, u, "train", layer, seed=seed), fixed)
         curves.append(metrics.min_distance_per_label(d["matrix"]))
-    return {"updates": updates, "labels": fixed["labels"],
-            "min_distance": np.asarray(curves).tolist(),
-            "linear_start": linear_start,
-            "linear_end": cluster(ws, last)["linear"]}
+        separates.append(d["separates"])
+    record.update(min_distance=np.asarray(curves).tolist(), separates=separates)
+    return record
 
 
-def layer_similarity(ws, model, task, layer, updates=None):
+def layer_similarity(ws, model, task, layer, updates=None, seed=None):
     """Spatial similarity of a layer to its own original over snapshots (F7, Fig. 4).
 
-    The clustering of the original layer (DirectProbe at update 0 on the training set) is
-    kept fixed; its label-pair distance matrix is measured in each snapshot and correlated
-    with the original's over all label pairs.
+    Defined only when the original layer is linear: the paper's distance vectors need one
+    cluster per label. That clustering is kept fixed; its label distances are measured in
+    each snapshot (:func:`fixed_distances`) and correlated with the original's over the
+    label pairs that have a distance (both sides have the same pairs: the clustering is
+    the same). A snapshot where the clustering no longer separates every pair of labels
+    gets the authors' zeros, whose correlation is undefined: its similarity is None.
     """
-    all_updates = ws.updates(model, task)
-    updates = all_updates if updates is None else updates
-    first = ws.vectors(model, task, all_updates[0], "train", layer)
-    fixed = cluster(ws, first)
-    source = f"directprobe:{first.source}"
-    d0 = label_distances(ws, first, fixed, source)
-    sims = []
+    updates = _resolve_updates(ws, model, task, updates, seed)
+    first, start, fixed = original_clustering(ws, model, task, layer)
+    record = {"updates": list(updates), "similarity": None, "separates": None,
+              "linear_start": start["linear"], "n_clusters_start": start["n_clusters"],
+              "n_labels": start["n_labels"]}
+    if not start["linear"]:
+        return record
+    d0 = fixed_distances(ws, first, fixed)
+    sims, separates = [], []
     for u in updates:
-        d = label_distances(ws, ws.vectors(model, task, u, "train", layer), fixed, source)
-        sim, _, _ = _pearson_common(d0["matrix"], d0["labels"], d["matrix"], d["labels"])
-        sims.append(float(sim))
-    return {"updates": list(updates), "similarity": sims, "linear_start": fixed["linear"],
-            "n_clusters_start": fixed["n_clusters"]}
+        d = fixed_distances(ws, ws.vectors(model, task, u, "train", layer, seed=seed), fixed)
+        separates.append(d["separates"])
+        sim = None
+        if d["separates"]:
+            sim, _, _ = _pearson_common(d0["matrix"], d0["labels"], d["matrix"], d["labels"])
+        sims.append(_finite_or_none(sim))
+    record.update(similarity=sims, separates=separates)
+    return record
 
 
-def centroids(ws, model, task, update, layer):
-    vec = ws.vectors(model, task, update, "train", layer)
+def _finite_or_none(x):
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def centroids(ws, model, task, update, layer, seed=None):
+    vec = ws.vectors(model, task, update, "train", layer, seed=seed)
     labels = sorted(set(vec.y.tolist()))
     return labels, metrics.label_centroids(vec.X, vec.y, labels)
 
 
-def centroid_shift(ws, model, task, layer):
+def centroid_shift(ws, model, task, layer, seed=None):
     """Per-label centroid differences (final - original) and their spread (F8, Fig. 5).
 
     ``spread`` is the root of the total variance of the difference vectors (invariant to
     the PCA rotation); ``pca`` holds the 2-D PCA coordinates and ``pca_range`` their
     bounding box, the quantity the paper reads off its figure.
     """
-    labels, before = centroids(ws, model, task, "first", layer)
-    _, after = centroids(ws, model, task, "last", layer)
+    labels, before = centroids(ws, model, task, "first", layer, seed=seed)
+    _, after = centroids(ws, model, task, "last", layer, seed=seed)
     diff = after - before
     coords = metrics.pca_projection(diff[None])[0]  # one "snapshot" of label vectors
     return {"labels": labels, "spread": float(np.sqrt(diff.var(axis=0).sum())),
@@ -221,34 +276,45 @@ def centroid_shift(ws, model, task, layer):
                           float(coords[:, 1].min()), float(coords[:, 1].max())]}
 
 
-def centroid_paths(ws, model, task, layer, labels):
+def centroid_paths(ws, model, task, layer, labels, seed=None):
     """Centroids of ``labels`` at every snapshot, projected jointly to 2-D (Fig. 3)."""
-    updates = ws.updates(model, task)
+    updates = ws.updates(model, task, seed=seed)
     stacked = []
     for u in updates:
-        all_labels, c = centroids(ws, model, task, u, layer)
+        all_labels, c = centroids(ws, model, task, u, layer, seed=seed)
         stacked.append(c[[all_labels.index(label) for label in labels]])
     coords = metrics.pca_projection(np.asarray(stacked))  # (n_updates, n_labels, 2)
     return {"updates": updates, "labels": list(labels), "paths": np.asarray(coords).tolist()}
 
 
-def cross_task_min_distances(ws, model, probed, tuned_on, layer=-1):
+def cross_task_min_distances(ws, model, probed, tuned_on, layer=-1, seed=None):
     """Change of each ``probed`` label's minimum distance under a model fine-tuned on
-    ``tuned_on`` (F6, the paper's Table 5), with the one-cluster-per-label clustering."""
+    ``tuned_on`` (F6, the paper's Table 5), with the one-cluster-per-label clustering of
+    the original representation kept fixed (:func:`fixed_distances`).
+
+    The distances are measured only when the original is linear (``linear_before``);
+    ``linear_after`` is DirectProbe's verdict on the fine-tuned representation and
+    ``separates_after`` whether the fixed clustering still separates there.
+    """
     before = ws.cross_vectors(model, None, probed, "train", layer)
-    after = ws.cross_vectors(model, tuned_on, probed, "train", layer)
+    after = ws.cross_vectors(model, tuned_on, probed, "train", layer, seed=seed)
     clustered_before = cluster(ws, before)
     fixed = label_clustering(before, clustered_before)
-    m0 = metrics.min_distance_per_label(
-        label_distances(ws, before, fixed, fixed["source"])["matrix"])
-    m1 = metrics.min_distance_per_label(
-        label_distances(ws, after, fixed, fixed["source"])["matrix"])
+    record = {"labels": fixed["labels"], "before": None, "after": None, "n_rose": None,
+              "n_fell": None, "n_compared": None, "mean_change": None,
+              "n_without_distance": None, "separates_after": None,
+              "linear_before": clustered_before["linear"],
+              "linear_after": cluster(ws, after)["linear"]}
+    if not clustered_before["linear"]:
+        return record
+    d1 = fixed_distances(ws, after, fixed)
+    m0 = metrics.min_distance_per_label(fixed_distances(ws, before, fixed)["matrix"])
+    m1 = metrics.min_distance_per_label(d1["matrix"])
     change = np.asarray(m1) - np.asarray(m0)
     defined = np.isfinite(change)  # labels with too few points have no distance
-    return {"labels": fixed["labels"], "before": np.asarray(m0).tolist(),
-            "after": np.asarray(m1).tolist(), "n_rose": int((change[defined] > 0).sum()),
-            "n_fell": int((change[defined] < 0).sum()),
-            "mean_change": float(change[defined].mean()),
-            "n_without_distance": int((~defined).sum()),
-            "linear_before": clustered_before["linear"],
-            "linear_after": cluster(ws, after)["linear"]}
+    record.update(before=np.asarray(m0).tolist(), after=np.asarray(m1).tolist(),
+                  n_rose=int((change[defined] > 0).sum()),
+                  n_fell=int((change[defined] < 0).sum()), n_compared=int(defined.sum()),
+                  mean_change=float(change[defined].mean()) if defined.any() else None,
+                  n_without_distance=int((~defined).sum()), separates_after=d1["separates"])
+    return record

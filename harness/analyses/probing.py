@@ -25,16 +25,16 @@ def probe(ws, train, test):
     return ws.cached(config, compute, code=PROBE_CODE)
 
 
-def original_vs_tuned(ws, model, task, layer=-1):
+def original_vs_tuned(ws, model, task, layer=-1, seed=None):
     """Probe accuracy on the original and on the fine-tuned layer (F1)."""
     out = {}
     for name, update in (("original", "first"), ("tuned", "last")):
-        out[name] = probe(ws, ws.vectors(model, task, update, "train", layer),
-                          ws.vectors(model, task, update, "test", layer))
+        out[name] = probe(ws, ws.vectors(model, task, update, "train", layer, seed=seed),
+                          ws.vectors(model, task, update, "test", layer, seed=seed))
     return out
 
 
-def cross_task_accuracy(ws, model, probed, tuned_on, layer=-1):
+def cross_task_accuracy(ws, model, probed, tuned_on, layer=-1, seed=None):
     """Probe accuracy of ``probed`` under the model fine-tuned on ``tuned_on`` (F6)."""
-    return probe(ws, ws.cross_vectors(model, tuned_on, probed, "train", layer),
-                 ws.cross_vectors(model, tuned_on, probed, "test", layer))
+    return probe(ws, ws.cross_vectors(model, tuned_on, probed, "train", layer, seed=seed),
+                 ws.cross_vectors(model, tuned_on, probed, "test", layer, seed=seed))

@@ -38,10 +38,15 @@ class Workspace:
         self._memo = {}
 
     # ---- runs --------------------------------------------------------------------------
+    def seed(self, seed=None):
+        """``seed``, or the tier's first fine-tuning seed when None."""
+        return self.tier.seeds[0] if seed is None else seed
+
     def run(self, model, task, seed=None):
-        """The fine-tuning run of ``model`` on ``task`` (computed on first use)."""
+        """The fine-tuning run of ``model`` on ``task`` with ``seed`` (computed on first use)."""
         from ..finetune import finetune
 
+        seed = self.seed(seed)
         key = ("run", model, task, seed)
         if key not in self._memo:
             config = self.tier.finetune_config(model, task, seed)
@@ -49,8 +54,8 @@ class Workspace:
                                        progress=self.progress)
         return self._memo[key]
 
-    def updates(self, model, task):
-        return sorted(self.run(model, task).snapshots)
+    def updates(self, model, task, seed=None):
+        return sorted(self.run(model, task, seed).snapshots)
 
     def n_layers(self, model, task=None):
         run = self.run(model, task or self.tier.tasks[0])
@@ -67,17 +72,23 @@ class Workspace:
         return self._memo[key]
 
     # ---- vectors -----------------------------------------------------------------------
-    def vectors(self, model, task, update, split, layer):
+    def vectors(self, model, task, update, split, layer, seed=None):
         """:class:`Vectors` of a snapshot: float64 copy of the layer, labels, source id.
 
         ``update`` may be ``"first"``/``"last"``; ``layer`` may be negative (from the top).
+        Update 0 is the pretrained model, the same for every seed: it is read from the
+        first seed's run, so that every analysis of the original representation (e.g. its
+        DirectProbe clustering) is computed once.
         """
-        run = self.run(model, task)
-        updates = sorted(run.snapshots)
+        seed = self.seed(seed)
+        updates = sorted(self.run(model, task, seed).snapshots)
         update = {"first": updates[0], "last": updates[-1]}.get(update, update)
+        if int(update) == 0:
+            seed = self.seed(None)
+        run = self.run(model, task, seed)
         return self._vectors(self.store.open(run.snapshots[int(update)][split]), layer)
 
-    def cross_vectors(self, model, tuned_on, probed, split, layer=-1):
+    def cross_vectors(self, model, tuned_on, probed, split, layer=-1, seed=None):
         """Vectors of task ``probed`` under the final model fine-tuned on ``tuned_on``.
 
         ``tuned_on=None`` gives the original model (the run's update-0 snapshot).
@@ -88,10 +99,11 @@ class Workspace:
         if tuned_on is None:
             return self.vectors(model, probed, "first", split, layer)
         if tuned_on == probed:
-            return self.vectors(model, probed, "last", split, layer)
-        key = ("tuned-model", model, tuned_on)
+            return self.vectors(model, probed, "last", split, layer, seed=seed)
+        seed = self.seed(seed)
+        key = ("tuned-model", model, tuned_on, seed)
         if key not in self._memo:
-            self._memo[key] = load_finetuned(self.run(model, tuned_on))
+            self._memo[key] = load_finetuned(self.run(model, tuned_on, seed))
         loaded = self._memo[key]
         data = self.task_data(probed)
         art = get_representations(data, loaded, split, layers=None,

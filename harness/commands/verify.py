@@ -30,7 +30,7 @@ def register(subparsers):
 def run(args):
     from ..analyses import Workspace
     from ..report.markdown import write_report
-    from ..store import RunStore, environment
+    from ..store import RunStore, environment, usage
     from ..tiers import get_tier
 
     claims_dir = PROJECT_ROOT / "claims"
@@ -51,29 +51,27 @@ def run(args):
         cmd += ["--data-dir", args.data_dir]
     cmd += args.pytest_args
     print("running:", " ".join(cmd), flush=True)
-    before = _artifact_count(store)
     # Provenance of the code that runs, taken before the run writes its evidence into
     # the (tracked) report directory, which would mark the checkout dirty.
     env = environment()
     started = time.time()
     code = subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
     wall = time.time() - started
-    computed = _artifact_count(store) - before
     if not evidence.is_file():
         print(f"the claim run wrote no evidence (pytest exit {code}); no report", file=sys.stderr)
         return code or 1
-    records = json.loads(evidence.read_text())
+    document = json.loads(evidence.read_text())
+    records, claims_usage = document["records"], document["store"]
     tier = get_tier(args.tier).with_selection(args.models, args.tasks)
     ws = Workspace(tier, store=store, data_dir=args.data_dir, progress=False)
+    # What the claim run (the pytest process) reused and computed; the report's own use
+    # of the store (figures, tables) is added after it is written.
     provenance = {"tier": tier.to_dict(), "command": " ".join(sys.argv), "pytest_exit": code,
-                  "claims_wall_s": wall, "store_artifacts_reused": before,
-                  "store_artifacts_computed": computed, "started": time.strftime(
-                      "%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
+                  "claims_wall_s": wall,
+                  "store_artifacts_reused": claims_usage["artifacts_reused"],
+                  "store_artifacts_computed": claims_usage["artifacts_computed"],
+                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
     report = write_report(ws, records, out, provenance)
-    print(f"report: {report} ({len(records)} claim cells, claims wall time {wall:.0f} s)")
+    print(f"report: {report} ({len(records)} claim cells, claims wall time {wall:.0f} s; "
+          f"report stage: {usage()})")
     return code
-
-
-def _artifact_count(store):
-    """Complete artifacts in the store (runs, snapshots, analyses): cold vs warm runs."""
-    return sum(1 for _ in (store.root / "objects").glob("*/*/manifest.json"))

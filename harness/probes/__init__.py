@@ -7,6 +7,15 @@ paper's protocol and returns a :class:`ProbeResult`. torch is imported only when
 torch backend is used.
 """
 
-from harness.probes.mlp import GRIDS, MLPProbe, ProbeResult, get_grid, probe_grid_search, select_probe_setting
+from harness.probes.mlp import (
+    GRIDS,
+    MLPProbe,
+    ProbeResult,
+    choose_setting,
+    get_grid,
+    probe_grid_search,
+    select_probe_setting,
+)
 
-__all__ = ["GRIDS", "MLPProbe", "ProbeResult", "get_grid", "probe_grid_search", "select_probe_setting"]
+__all__ = ["GRIDS", "MLPProbe", "ProbeResult", "choose_setting", "get_grid", "probe_grid_search",
+           "select_probe_setting"]

@@ -31,7 +31,8 @@ from harness.exceptions import HarnessWarning, UnknownNameError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MLPProbe", "ProbeResult", "probe_grid_search", "select_probe_setting", "GRIDS", "get_grid"]
+__all__ = ["MLPProbe", "ProbeResult", "probe_grid_search", "select_probe_setting",
+           "choose_setting", "GRIDS", "get_grid"]
 
 #: Named hyper-parameter grids. ``"paper"`` is the paper's grid (128 settings);
 #: ``"tiny"`` is a reduced grid for CI (8 settings, 200 epochs at most).
@@ -476,8 +477,8 @@ def probe_grid_search(
 
     Protocol (Zhou & Srikumar 2022, Sec. 3): every setting of ``grid`` is fitted on
     ``1 - validation_fraction`` of the training set and scored on the held-out rest; the
-    setting with the best validation accuracy (first in grid order on ties; grid order
-    is hidden sizes, then alpha, ascending) is refitted on the whole training set with
+    setting chosen by :func:`choose_setting` (the simplest one within one standard error
+    of the best validation accuracy) is refitted on the whole training set with
     ``n_seeds`` seeds, and each refit is scored on the test set.
 
     Parameters
@@ -621,7 +622,8 @@ def select_probe_setting(
     -------
     dict
         ``validation_table`` (list of records as in :class:`ProbeResult`),
-        ``hidden_sizes`` and ``alpha`` of the best setting (first in grid order on ties),
+        ``hidden_sizes`` and ``alpha`` of the chosen setting (:func:`choose_setting`),
+        ``tie_band`` (its tie band),
         ``seconds``, ``grid`` (name), ``max_iter``, ``n_fit``, ``n_validation``.
     """
     grid_name, g = get_grid(grid)
@@ -650,21 +652,66 @@ def select_probe_setting(
         for (h, a), p in zip(settings, probes)
     ]
     seconds = time.perf_counter() - t0
-    best = int(np.argmax([r["val_accuracy"] for r in table]))  # argmax: first on ties
+    best, band = choose_setting(table, len(val_idx))
     logger.info(
-        "selected hidden_sizes=%s alpha=%g (val acc %.4f) in %.1f s",
-        table[best]["hidden_sizes"], table[best]["alpha"], table[best]["val_accuracy"], seconds,
+        "selected hidden_sizes=%s alpha=%g (val acc %.4f, best %.4f, tie band %.4f) in %.1f s",
+        table[best]["hidden_sizes"], table[best]["alpha"], table[best]["val_accuracy"],
+        max(r["val_accuracy"] for r in table), band, seconds,
     )
     return {
         "validation_table": table,
         "hidden_sizes": table[best]["hidden_sizes"],
         "alpha": table[best]["alpha"],
+        "tie_band": band,
         "seconds": seconds,
         "grid": grid_name,
         "max_iter": g["max_iter"],
         "n_fit": int(len(fit_idx)),
         "n_validation": int(len(val_idx)),
     }
+
+
+def choose_setting(table, n_validation):
+    r"""The selected row of a validation table: the simplest setting tied with the best.
+
+    Validation accuracies closer than the validation set can tell apart are ties. The
+    tie band is one binomial standard error of the best accuracy :math:`a^*`, and at
+    least one validation example:
+
+    .. math::
+
+        b = \max\left(\sqrt{a^* (1 - a^*) / n_\mathrm{val}},\; 1 / n_\mathrm{val}\right)
+
+    Among the settings with accuracy :math:`\ge a^* - b` the first in a fixed order wins:
+    fewest hidden units (:math:`h_1 + h_2`), then the smaller first layer, then the
+    strongest L2 penalty. This is the one-standard-error rule (Breiman et al. 1984;
+    Hastie, Tibshirani & Friedman 2009, section 7.10). A plain argmax flips between
+    near-tied settings under floating-point differences (another machine, another thread
+    count), and with it the reported accuracy; a rule with a band flips only when a
+    setting crosses the band's edge.
+
+    Parameters
+    ----------
+    table : list of dict
+        Rows with ``hidden_sizes``, ``alpha`` and ``val_accuracy``.
+    n_validation : int
+        Size of the validation set.
+
+    Returns
+    -------
+    index : int
+        Row of the chosen setting.
+    band : float
+        The tie band :math:`b`.
+    """
+    acc = np.array([r["val_accuracy"] for r in table], dtype=np.float64)
+    top = float(acc.max())
+    band = max(float(np.sqrt(top * (1.0 - top) / n_validation)), 1.0 / n_validation)
+    # The comparison allows for rounding in the accuracies (k / n computed as floats).
+    tied = np.flatnonzero(acc >= top - band - 1e-12)
+    simplest = min(tied, key=lambda i: (sum(table[i]["hidden_sizes"]), table[i]["hidden_sizes"][0],
+                                        -table[i]["alpha"]))
+    return int(simplest), band
 
 
 def _fit_many(X, y, members, common, progress, desc):

@@ -33,10 +33,15 @@ def fig2_min_distance(ws, model, tasks, layer, path):
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         curve = geometry.min_distance_curve(ws, model, task, layer)
+        if curve["min_distance"] is None:
+            ax.set_title(f"{task} (layer {layer}): not linear at the start, no curves")
+            continue
         d = np.asarray(curve["min_distance"])
         for i in extreme_labels(d[-1] - d[0]):
             ax.plot(curve["updates"], d[:, i], marker=".", label=curve["labels"][i])
-        ax.set_title(f"{task} (layer {layer}{'' if curve['linear_start'] else ', non-linear'})")
+        broken = [u for u, ok in zip(curve["updates"], curve["separates"]) if not ok]
+        note = f"; no longer separates at {broken}" if broken else ""
+        ax.set_title(f"{task} (layer {layer}{note})", fontsize=9)
         ax.set_xlabel("updates")
         ax.set_ylabel("min distance to other labels")
         ax.legend(fontsize=7)
@@ -71,7 +76,10 @@ def fig4_layer_similarity(ws, model, tasks, path):
         n = ws.n_layers(model, task)
         for layer in range(n + 1):
             rec = geometry.layer_similarity(ws, model, task, layer)
-            ax.plot(rec["updates"], rec["similarity"], marker=".", label=f"layer {layer}",
+            if rec["similarity"] is None:  # not linear at the start: no distance vector
+                continue
+            sim = [np.nan if s is None else s for s in rec["similarity"]]
+            ax.plot(rec["updates"], sim, marker=".", label=f"layer {layer}",
                     color=plt.cm.viridis(layer / max(n, 1)))
         ax.axhline(0.5, color="grey", lw=0.8, ls="--")
         ax.set_title(task)

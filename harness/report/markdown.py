@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 CLAIM_TITLES = {
     "F1": "fine-tuning improves probe accuracy",
     "F2": "train and test spaces diverge",
-    "F3": "the space gets simpler (clusters do not grow)",
+    "F3": "the space gets simpler (non-linear originals lose clusters)",
     "F4": "smaller models more often non-linear; TREC-50 never linear",
     "F5": "labels are pushed apart (min distances grow)",
     "F6": "cross-task: related task helps, opposing task hurts",
@@ -21,15 +21,22 @@ CLAIM_TITLES = {
     "F8": "lower layers move less",
 }
 
+VERDICT_ORDER = ("holds", "deviates", "fails", "not applicable", "not run")
+DECISIVE = ("holds", "deviates", "fails")
+
 
 def _num(v):
     if isinstance(v, bool):
         return "Y" if v else "N"
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
-    if isinstance(v, list) and v and isinstance(v[0], float):
-        return "[" + ", ".join(f"{x:.3g}" for x in v) + "]"
+    if isinstance(v, list) and v and all(isinstance(x, float) or x is None for x in v):
+        return "[" + ", ".join("-" if x is None else f"{x:.3g}" for x in v) + "]"
     return str(v)
+
+
+def _cell(text):
+    return str(text).replace("|", "/").replace("\n", " ")
 
 
 def _store_line(provenance):
@@ -38,25 +45,113 @@ def _store_line(provenance):
     if reused is None or computed is None:
         return "store use not recorded"
     state = "cold store" if reused == 0 else "warm store"
-    return f"{state}: {computed} artifacts computed, {reused} already stored"
+    return f"{state}: {computed} artifacts computed, {reused} reused"
 
 
-def verdict_table(records):
-    lines = ["| claim | cell | verdict | rule / reason | deciding numbers |",
-             "|---|---|---|---|---|"]
-    for r in sorted(records, key=lambda r: (r["claim"], r["cell_id"])):
-        nums = "; ".join(f"{k}={_num(v)}" for k, v in r["numbers"].items())
-        why = r["rule"] if r["status"] in ("passed", "failed") else (r["reason"] or r["rule"])
-        lines.append(f"| {r['claim']} | {r['cell_id']} | **{r['verdict']}** | "
-                     f"{why.replace('|', '/')} | {nums.replace('|', '/')} |")
+def counts(records, scope):
+    """``{verdict: n}`` over the records of one scope."""
+    out = {v: 0 for v in VERDICT_ORDER}
+    for r in records:
+        if r.get("scope", "paper") == scope:
+            out[r["verdict"]] = out.get(r["verdict"], 0) + 1
+    return out
+
+
+def headline(records):
+    """The report's first line: paper-scope decisive cells, then the rest."""
+    paper = counts(records, "paper")
+    ext = counts(records, "extension")
+    decisive = sum(paper[v] for v in DECISIVE)
+    text = (f"**Paper scope: {decisive} decisive cells: {paper['holds']} hold, "
+            f"{paper['deviates']} deviate, {paper['fails']} fail;** "
+            f"{paper['not applicable']} not applicable, {paper['not run']} not run.")
+    if sum(ext.values()):
+        text += (f" Extensions (other layers): {ext['holds']} hold, {ext['deviates']} deviate, "
+                 f"{ext['fails']} fail, {ext['not applicable']} not applicable, "
+                 f"{ext['not run']} not run.")
+    return text
+
+
+def _short(r):
+    verdict = r["verdict"]
+    number = r.get("headline") or ""
+    if verdict in ("not run",) or not number:
+        return f"**{verdict}**"
+    return f"**{verdict}** {number}"
+
+
+def matrix(records, tasks, models):
+    """Findings x tasks, paper scope: each cell's verdict and its deciding number."""
+    paper = [r for r in records if r.get("scope", "paper") == "paper"]
+    columns = list(tasks) + ["across models"]
+    lines = ["| finding | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for claim, title in CLAIM_TITLES.items():
+        row = []
+        for column in columns:
+            entries = [r for r in paper if r["claim"] == claim and (
+                r["cell"].get("task") == column if column != "across models"
+                else r["cell"].get("task") is None)]
+            parts = []
+            for r in sorted(entries, key=lambda r: (r["cell"].get("model") or "",
+                                                    r["cell"].get("extra") or "")):
+                label = []
+                if len(models) > 1 and r["cell"].get("model"):
+                    label.append(r["cell"]["model"])
+                if r["cell"].get("extra"):
+                    label.append(f"tuned on {r['cell']['extra']}")
+                prefix = f"{', '.join(label)}: " if label else ""
+                parts.append(prefix + _short(r))
+            row.append("<br>".join(_cell(p) for p in parts) if parts else "")
+        lines.append(f"| **{claim}** {title} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
-def summary_counts(records):
-    counts = {}
-    for r in records:
-        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    return ", ".join(f"{v}: {n}" for v, n in sorted(counts.items()))
+def verdict_table(records):
+    lines = ["| claim | cell | verdict | rule / reason | seeds | deciding numbers |",
+             "|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: (r["claim"], r["cell_id"])):
+        nums = "; ".join(f"{k}={_num(v)}" for k, v in (r.get("numbers") or {}).items())
+        if r["verdict"] == "holds":
+            why = r.get("rule", "")
+        elif r["verdict"] == "not applicable":
+            why = f"{r.get('rule', '')} (not applicable: {r.get('not_applicable', '')})"
+        else:
+            why = r.get("reason") or r.get("rule", "")
+        seeds = r.get("seeds") or []
+        split = ", ".join(f"{s['seed']}: {s['verdict']}" for s in seeds)
+        lines.append(f"| {r['claim']} | {r['cell_id']} | **{r['verdict']}** | {_cell(why)} | "
+                     f"{_cell(split)} | {_cell(nums)} |")
+    return "\n".join(lines)
+
+
+def deviation_section(records):
+    """Each deviating or failing cell: rule, measured numbers, envelope, note."""
+    lines = []
+    for r in sorted(records, key=lambda r: (r["claim"], r["cell_id"])):
+        if r["verdict"] not in ("deviates", "fails"):
+            continue
+        dev = r.get("deviation")
+        lines.append(f"- **{r['claim']} {r['cell_id']}** ({r['scope']} scope): "
+                     f"**{r['verdict']}**. Rule: {r.get('rule', '')}. Measured: "
+                     f"{r.get('headline') or '-'}.")
+        if dev:
+            lines.append(f"  Recorded envelope: {dev['expect']} ({dev['tolerance']}).")
+            if dev.get("problems"):
+                lines.append(f"  Left the envelope: {'; '.join(dev['problems'])}.")
+            if dev.get("note"):
+                lines.append(f"  Note: {dev['note']}.")
+        elif r["verdict"] == "fails":
+            lines.append(f"  {_cell(r.get('reason', ''))}")
+    return "\n".join(lines) or "None."
+
+
+def seeds_line(tier):
+    seeds = list(tier.seeds)
+    return (f"Every cell is decided on {len(seeds)} fine-tuning seed"
+            f"{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})"
+            + ("; a cell holds when the paper's rule holds on a strict majority of the seeds "
+               "where it applies, and its numbers are means over those seeds." if len(seeds) > 1
+               else "."))
 
 
 def appendix_c(ws):
@@ -101,7 +196,11 @@ def table_5(ws, probed="ps-fxn"):
             except Exception as err:
                 lines.append(f"| {tuned_on or 'none'} | {model} | not computed: {err} | | | |")
                 continue
-            ours = ([d["n_rose"], d["n_fell"], f"{d['mean_change']:+.3f}"] if d else ["-"] * 3)
+            ours = ["-"] * 3
+            if d and d["mean_change"] is not None:
+                ours = [d["n_rose"], d["n_fell"], f"{d['mean_change']:+.3f}"]
+            elif d:
+                ours = ["n/a (PS-fxn not linear under the original)"] + ["-"] * 2
             lines.append(f"| {tuned_on or 'none (original)'} | **{model} (ours)** | "
                          f"{' | '.join(map(str, ours))} | {100 * acc['accuracy_mean']:.2f} |")
             p = TABLE_5.get(tuned_on)
@@ -112,7 +211,10 @@ def table_5(ws, probed="ps-fxn"):
 
 
 def write_report(ws, records, out_dir, provenance):
-    """Write ``REPORT.md`` and the figures into ``out_dir``; returns the report path."""
+    """Write ``REPORT.md`` and the figures into ``out_dir``; returns the report path.
+
+    ``records`` are the evidence records of the claim run (``evidence.json``).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = ws.tier.models[0]
@@ -136,30 +238,54 @@ def write_report(ws, records, out_dir, provenance):
             logger.exception("figure %s failed", name)
             figs.append(f"{name} (FAILED: {err})")
     tier = ws.tier
+    paper = [r for r in records if r.get("scope", "paper") == "paper"]
+    extension = [r for r in records if r.get("scope") == "extension"]
     text = [
         f"# Claim verification report: tier `{tier.name}`",
         "",
         f"{tier.description}",
         "",
-        f"**Verdicts:** {summary_counts(records)}. Wall time of the claim run: "
-        f"{provenance.get('claims_wall_s', 0):.0f} s "
+        headline(records),
+        "",
+        f"{seeds_line(tier)} Claim run: {provenance.get('claims_wall_s', 0):.0f} s wall "
         f"({_store_line(provenance)}).",
         "",
-        "Verdicts: *holds* = the paper's claim holds on this tier; *deviates (known)* = it "
-        "does not hold, recorded as a strict xfail with the measured numbers; *not run* = "
-        "not decidable here (reason given); *FAILS* = an unexpected failure.",
+        "Verdicts: *holds*: the paper's rule holds; *deviates*: it does not, as recorded in "
+        "`claims/deviations.py` with the numbers it keeps (the cell fails if they change); "
+        "*fails*: it does not hold and no deviation is recorded, or a recorded deviation "
+        "changed; *not applicable*: the rule's precondition is not met (e.g. F3 on a layer "
+        "that was linear already); *not run*: not measurable here. *Paper scope* is the "
+        "paper's own setting (the last layer for F3 and F5); the other layers are "
+        "*extensions*, counted apart.",
         "",
-        "## Verdicts",
+        "## Findings x tasks (paper scope)",
+        "",
+        matrix(records, tier.tasks, tier.models),
+        "",
+        "## Deviations and failures",
+        "",
+        "Numbers are this run's; envelopes and notes come from `claims/deviations.py`.",
+        "",
+        deviation_section(records),
+        "",
+        "## Every paper-scope cell",
         "",
         "\n".join(f"- **{k}**: {v}" for k, v in CLAIM_TITLES.items()),
         "",
-        verdict_table(records),
+        verdict_table(paper),
         "",
+    ]
+    if extension:
+        text += ["## Extensions: other layers", "",
+                 "F3 and F5 decided at every layer besides the paper's last one.", "",
+                 verdict_table(extension), ""]
+    text += [
         "## Appendix C, ours beside the paper's (last layer)",
         "",
-        "Accuracies are MLP-probe test accuracy (mean and std over the probe initialisations);"
-        " `#clu` is DirectProbe's cluster count on the training set; `sim` the train/test "
-        "spatial similarity (\"-\" when a clustering is not linear).",
+        f"Ours: fine-tuning seed {ws.seed()}. Accuracies are MLP-probe test accuracy (mean "
+        "and std over the probe initialisations); `#clu` is DirectProbe's cluster count on "
+        "the training set; `sim` the train/test spatial similarity (\"-\" when a clustering "
+        "is not linear).",
         "",
         appendix_c(ws),
         "",
@@ -173,7 +299,7 @@ def write_report(ws, records, out_dir, provenance):
     captions = {
         "fig2": "Fig. 2: minimum distance of the 3 most- and 3 least-rising labels over updates (top layer).",
         "fig3": "Fig. 3: centroid paths of the three closest POS labels, layer 1 and top layer (2-D PCA).",
-        "fig4": "Fig. 4: spatial similarity of each layer to its original over updates (fixed original clustering).",
+        "fig4": "Fig. 4: spatial similarity of each layer to its original over updates (fixed one-cluster-per-label clustering of the original; layers not linear at the start are not drawn).",
         "fig5": "Fig. 5: PCA of per-label centroid differences (after - before), per layer, POS.",
     }
     for f in figs:

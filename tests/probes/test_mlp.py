@@ -169,7 +169,7 @@ def test_grid_picks_best_validation_setting(monkeypatch):
     monkeypatch.setattr(mlp_mod, "_fit_many", fake_fit_many)
     grid = {"hidden_sizes": [(8, 8), (16, 8)], "alpha": [1e-3, 1e-1]}
     res = probe_grid_search(ALL_X[:150], ALL_Y[:150], ALL_X[150:], ALL_Y[150:], grid=grid, progress=False)
-    # Two settings tie at 0.9; the first in grid order wins.
+    # Two settings tie at 0.9; the simplest wins (choose_setting).
     assert (res.hidden_sizes, res.alpha) == ((8, 8), 1e-1)
     assert [r["val_accuracy"] for r in res.validation_table] == pytest.approx([0.5, 0.9, 0.7, 0.9], abs=0.07)
     assert res.grid == "custom" and res.n_validation == 15 and res.n_fit == 135
@@ -270,3 +270,25 @@ def test_backends_agree_on_real_representations(pos_last_layer):
            for b in ("sklearn", "torch")}
     assert res["sklearn"].accuracy_mean > 0.7, res["sklearn"]
     assert abs(res["sklearn"].accuracy_mean - res["torch"].accuracy_mean) < 0.01, res
+
+
+def test_choose_setting_takes_the_simplest_within_the_validation_resolution():
+    from harness.probes import choose_setting
+
+    def row(h, a, acc):
+        return {"hidden_sizes": h, "alpha": a, "val_accuracy": acc}
+
+    # 400 validation examples at 0.80: one standard error is 0.02 (8 examples).
+    table = [row((256, 256), 1e-4, 0.800), row((64, 256), 1e-4, 0.7825),
+             row((64, 64), 1e-4, 0.7850), row((64, 64), 1e-2, 0.7825), row((32, 32), 1e-2, 0.70)]
+    index, band = choose_setting(table, 400)
+    assert band == pytest.approx(0.02)
+    assert table[index]["hidden_sizes"] == (64, 64) and table[index]["alpha"] == 1e-2
+    # A near-tie flipping (another machine's rounding) leaves the choice where it was.
+    flipped = [dict(r) for r in table]
+    flipped[0]["val_accuracy"], flipped[1]["val_accuracy"] = 0.7925, 0.800
+    assert choose_setting(flipped, 400)[0] == index
+    # Far below the best is never chosen, however simple.
+    assert table[index]["val_accuracy"] >= 0.800 - band
+    # Perfect validation accuracy: the band is one example.
+    assert choose_setting([row((8, 8), 1.0, 1.0), row((4, 4), 1.0, 0.99)], 50)[1] == 1 / 50

@@ -1,0 +1,64 @@
+"""A Workspace whose fine-tuning runs are hand-made arrays (for analyses and claim tests).
+
+The analysis code, its store cache and the geometry kernels all run for real; only the
+fine-tuning and extraction are replaced by in-memory snapshots.
+"""
+
+import hashlib
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+
+from harness.analyses import Workspace
+from harness.analyses.workspace import Vectors
+from harness.tiers import get_tier
+
+
+class SnapshotWorkspace(Workspace):
+    """Runs given as ``{update: {layer: (X, y)}}`` (train split; test = train), or per seed
+    as ``{seed: {update: {layer: (X, y)}}}`` with ``seeds=``.
+
+    ``kind`` is the task kind that :meth:`task_data` reports ("token" or "sentence").
+    """
+
+    def __init__(self, snapshots, store, *, seeds=None, kind="token", tier="tiny"):
+        tier = get_tier(tier)
+        if seeds is not None:
+            tier = replace(tier, seeds=tuple(seeds))
+            self.runs = snapshots
+        else:
+            self.runs = {tier.seeds[0]: snapshots}
+        super().__init__(tier, store=store, progress=False)
+        self.kind = kind
+
+    def updates(self, model, task, seed=None):
+        return sorted(self.runs[self.seed(seed)])
+
+    def n_layers(self, model, task=None):
+        first = self.runs[self.seed()]
+        return max(first[min(first)])
+
+    def task_data(self, task):
+        return SimpleNamespace(kind=self.kind)
+
+    def vectors(self, model, task, update, split, layer, seed=None):
+        seed = self.seed(seed)
+        updates = self.updates(model, task, seed)
+        update = {"first": updates[0], "last": updates[-1]}.get(update, update)
+        if update == 0:
+            seed = self.seed()
+        snapshots = self.runs[seed]
+        layer = self.n_layers(model) + 1 + layer if layer < 0 else layer
+        X, y = np.asarray(snapshots[update][layer][0], float), np.asarray(snapshots[update][layer][1])
+        # The source keys analysis caches: it must identify the contents, as a store key does.
+        digest = hashlib.sha256(X.tobytes() + "\0".join(map(str, y)).encode()).hexdigest()[:16]
+        return Vectors(X, y, f"test/{task}/{update}/L{layer}/{digest}")
+
+
+def blobs(rng, centres, n=8, scale=0.05):
+    """``n`` points around each centre (labels ``l0``, ``l1``, ...)."""
+    centres = np.asarray(centres, dtype=float)
+    X = np.vstack([c + scale * rng.standard_normal((n, len(c))) for c in centres])
+    y = np.repeat([f"l{i}" for i in range(len(centres))], n)
+    return X, y

@@ -1,0 +1,266 @@
+"""Claims are code: each rule and check on hand-made numbers that must hold and that must not.
+
+The rules are the paper's findings as pure functions of the deciding numbers; the checks
+measure those numbers through the analyses (here on hand-made snapshots, see
+``snapshot_workspace.py``). Every claim gets a counterexample that must not hold, so a
+rule that cannot fail would be caught here.
+"""
+
+import numpy as np
+import pytest
+
+from snapshot_workspace import SnapshotWorkspace, blobs
+
+from claims._framework import Cell
+from claims.test_f1_accuracy import rule_probe_accuracy_improves
+from claims.test_f2_train_test_divergence import rule_train_test_similarity_drops
+from claims.test_f3_simplification import check_cluster_count_falls, rule_cluster_count_falls
+from claims.test_f4_model_size import rule_smaller_models_less_linear, rule_trec_never_linear
+from claims.test_f5_labels_pushed_apart import check_min_distances_grow, rule_min_distances_grow
+from claims.test_f6_cross_task import rule_opposing_task, rule_related_task
+from claims.test_f7_layer_similarity import (
+    ORDER_TOLERANCE,
+    check_layer_similarity,
+    order_violations,
+    rule_layer_similarity,
+)
+from claims.test_f8_centroid_moves import (
+    ALPHA,
+    check_lower_layers_move_less,
+    depth_trend,
+    rule_lower_layers_move_less,
+)
+from harness.store import RunStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path)
+
+
+def holds(rule_result):
+    return rule_result[0]
+
+
+# ---- F1, F2, F4: comparisons of two numbers ----------------------------------------------
+def test_f1_accuracy_must_rise():
+    assert holds(rule_probe_accuracy_improves(82.1, 92.7))
+    assert not holds(rule_probe_accuracy_improves(86.26, 85.08))  # the paper's exception
+    assert not holds(rule_probe_accuracy_improves(80.0, 80.0))
+
+
+def test_f2_similarity_must_drop():
+    assert holds(rule_train_test_similarity_drops(0.97, 0.70))
+    assert not holds(rule_train_test_similarity_drops(0.375, 0.530))
+    assert not holds(rule_train_test_similarity_drops(0.8, 0.8))
+
+
+def test_f4_rules():
+    assert holds(rule_smaller_models_less_linear([4, 2, 1, 1, 1]))  # the paper's counts
+    assert not holds(rule_smaller_models_less_linear([2, 3, 1]))
+    assert holds(rule_trec_never_linear(False, False))
+    assert not holds(rule_trec_never_linear(False, True))
+    assert not holds(rule_trec_never_linear(True, True))
+
+
+# ---- F3 ----------------------------------------------------------------------------------
+def test_f3_rule_needs_fewer_clusters():
+    assert holds(rule_cluster_count_falls(3936, 20))
+    assert not holds(rule_cluster_count_falls(18, 18))
+    assert not holds(rule_cluster_count_falls(18, 19))
+
+
+def _two_labels(rng, gap):
+    """Two labels, each split in two blobs; ``gap`` < 0 interleaves them (non-linear)."""
+    a = [[0.0, 0.0], [4.0, 0.0]]
+    b = [[2.0, 0.0], [6.0, 0.0]] if gap < 0 else [[0.0, 3.0], [4.0, 3.0]]
+    X, _ = blobs(rng, a + b, n=8, scale=0.1)
+    y = np.repeat(["a", "a", "b", "b"], 8)
+    return X, y
+
+
+def test_f3_check_on_snapshots(store):
+    rng = np.random.default_rng(0)
+    interleaved, y = _two_labels(rng, gap=-1)  # a b a b along a line: 4 clusters
+    separated, _ = _two_labels(rng, gap=1)  # a above b: 2 clusters
+    cell = Cell("tiny", "m", "t", 1)
+    falls = SnapshotWorkspace({0: {1: (interleaved, y)}, 9: {1: (separated, y)}}, store)
+    ev = check_cluster_count_falls(falls, cell, 0)
+    assert ev.applicable and ev.holds and ev.numbers["clusters_before"] > 2
+    # A non-linear original whose count does not fall must not hold.
+    stays = SnapshotWorkspace({0: {1: (interleaved, y)}, 9: {1: (interleaved * 2, y)}}, store)
+    ev = check_cluster_count_falls(stays, cell, 0)
+    assert ev.applicable and not ev.holds
+    # A linear original that stays linear is not applicable, not "holds".
+    linear = SnapshotWorkspace({0: {1: (separated, y)}, 9: {1: (separated * 2, y)}}, store)
+    ev = check_cluster_count_falls(linear, cell, 0)
+    assert not ev.applicable and ev.holds is None
+    # A linear original that becomes non-linear contradicts "the count does not grow".
+    grows = SnapshotWorkspace({0: {1: (separated, y)}, 9: {1: (interleaved, y)}}, store)
+    ev = check_cluster_count_falls(grows, cell, 0)
+    assert ev.applicable and not ev.holds
+
+
+def test_f3_sentence_task_layer_zero_is_not_applicable(store):
+    rng = np.random.default_rng(1)
+    X, y = blobs(rng, [[0.0, 0.0], [3.0, 0.0]])
+    ws = SnapshotWorkspace({0: {0: (X, y)}, 5: {0: (X, y)}}, store, kind="sentence")
+    assert not check_cluster_count_falls(ws, Cell("tiny", "m", "t", 0), 0).applicable
+
+
+# ---- F5 ----------------------------------------------------------------------------------
+def test_f5_rule():
+    assert holds(rule_min_distances_grow([0.2, 1.0], [3.9, 1.1]))
+    assert not holds(rule_min_distances_grow([0.2, 1.0], [3.9, 1.0]))
+    assert not holds(rule_min_distances_grow([], []))
+
+
+def test_f5_check_on_snapshots(store):
+    rng = np.random.default_rng(2)
+    centres = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    X, y = blobs(rng, centres)
+    cell = Cell("tiny", "m", "t", 1)
+    apart = SnapshotWorkspace({0: {1: (X, y)}, 9: {1: (X * 3, y)}}, store)
+    ev = check_min_distances_grow(apart, cell, 0)
+    assert ev.holds and ev.numbers["n_grew"] == 3
+    # One label pulled towards another: its minimum distance falls, so F5 must not hold.
+    closer = X.copy()
+    closer[y == "l1"] -= [1.5, 0.0]
+    ev = check_min_distances_grow(SnapshotWorkspace({0: {1: (X, y)}, 9: {1: (closer, y)}},
+                                                    store), cell, 0)
+    assert ev.applicable and not ev.holds and "l0" in ev.numbers["labels_not_grown"]
+    # A non-linear original has no one-cluster-per-label distances: not applicable.
+    overlap, yo = blobs(rng, [[0.0, 0.0], [0.05, 0.0]], scale=0.5)
+    ws = SnapshotWorkspace({0: {1: (overlap, yo)}, 9: {1: (overlap * 3, yo)}}, store)
+    assert not check_min_distances_grow(ws, cell, 0).applicable
+
+
+# ---- F6 ----------------------------------------------------------------------------------
+def test_f6_related_rule_follows_table_5():
+    # Table 5: +1.02 vs +5.29 same-task; accuracy 87.75 < 88.53 < 89.58.
+    assert holds(rule_related_task(1.02, 5.29, 87.75, 88.53, 89.58))
+    assert not holds(rule_related_task(-0.1, 5.29, 87.75, 88.53, 89.58))  # distances fall
+    assert not holds(rule_related_task(6.0, 5.29, 87.75, 88.53, 89.58))  # more than same task
+    assert not holds(rule_related_task(1.02, 5.29, 87.75, 87.0, 89.58))  # accuracy falls
+    assert not holds(rule_related_task(1.02, 5.29, 87.75, 90.0, 89.58))  # above same task
+
+
+def test_f6_opposing_rule_follows_table_5():
+    # Table 5: all 40 fall, -1.68 on average; accuracy 87.75 -> 83.24.
+    assert holds(rule_opposing_task(-1.68, 40, 40, 87.75, 83.24))
+    assert not holds(rule_opposing_task(-0.145, 12, 36, 65.53, 60.0))  # a minority falls
+    assert not holds(rule_opposing_task(-0.145, 30, 36, 65.53, 69.25))  # accuracy rises
+    assert not holds(rule_opposing_task(0.3, 30, 36, 65.53, 60.0))  # mean rises
+
+
+# ---- F7 ----------------------------------------------------------------------------------
+def test_f7_rule_orders_layers_at_every_snapshot():
+    start = {1: 1.0, 2: 1.0, 3: 1.0}
+    good = [start, {1: 0.99, 2: 0.9, 3: 0.8}, {1: 0.98, 2: 0.85, 3: 0.7}]
+    assert holds(rule_layer_similarity(good, good[-1]))
+    # Within the tolerance a deeper layer may sit slightly above a shallower one.
+    tied = [start, {1: 0.95, 2: 0.95 + ORDER_TOLERANCE / 2, 3: 0.8}, good[-1]]
+    assert holds(rule_layer_similarity(tied, tied[-1]))
+    # Ordered at the end but not on the way: must not hold.
+    crossed = [start, {1: 0.8, 2: 0.9, 3: 0.7}, good[-1]]
+    assert not holds(rule_layer_similarity(crossed, crossed[-1]))
+    assert order_violations(crossed) == [(1, 1, 2, pytest.approx(0.1))]
+    # A deep pair crossing over an intermediate layer counts too (all pairs, not neighbours).
+    drift = [start, {1: 0.90, 2: 0.915, 3: 0.93}]
+    assert not holds(rule_layer_similarity(drift, drift[-1]))
+    # Below 0.5 at the end: must not hold.
+    low = [start, {1: 0.9, 2: 0.6, 3: 0.45}]
+    assert not holds(rule_layer_similarity(low, low[-1]))
+    # An undefined layer at the end (None) cannot count as above the floor.
+    assert not holds(rule_layer_similarity(good, {1: 0.98, 2: None, 3: 0.7}))
+
+
+def _layered(rng, layer_scales, n_snapshots=3):
+    """Snapshots whose layer ``l`` moves labels by ``layer_scales[l]`` per step."""
+    centres = rng.standard_normal((5, 4)) * 4
+    X, y = blobs(rng, centres)
+    direction = rng.standard_normal((5, 4))
+    snapshots = {}
+    for step in range(n_snapshots):
+        layers = {}
+        for layer, scale in enumerate(layer_scales):
+            moved = centres + step * scale * direction
+            layers[layer] = (X - np.repeat(centres, 8, axis=0) + np.repeat(moved, 8, axis=0), y)
+        snapshots[5 * step] = layers
+    return snapshots
+
+
+def test_f7_check_on_snapshots(store):
+    rng = np.random.default_rng(3)
+    cell = Cell("tiny", "m", "t")
+    ordered = SnapshotWorkspace(_layered(rng, [0.0, 0.2, 0.6, 1.2]), store)
+    ev = check_layer_similarity(ordered, cell, 0)
+    assert ev.applicable and ev.numbers["layers_compared"] == [1, 2, 3]
+    assert ev.numbers["n_order_violations"] == 0
+    # The top layer moving least (higher similarity than layer 1) breaks the ordering.
+    reversed_ = SnapshotWorkspace(_layered(rng, [0.0, 1.2, 0.6, 0.0]), store)
+    ev = check_layer_similarity(reversed_, cell, 0)
+    assert ev.applicable and not ev.holds and ev.numbers["n_order_violations"] > 0
+
+
+def test_f7_non_linear_layers_are_left_out(store):
+    rng = np.random.default_rng(4)
+    snapshots = _layered(rng, [0.0, 0.2, 0.6])
+    overlap, yo = blobs(rng, [[0.0, 0.0, 0, 0], [0.05, 0.0, 0, 0]], scale=0.5, n=20)
+    for layers in snapshots.values():
+        layers[2] = (overlap, yo)  # layer 2 is not linear at the start
+    ev = check_layer_similarity(SnapshotWorkspace(snapshots, store), Cell("tiny", "m", "t"), 0)
+    assert ev.numbers["layers_not_linear"] == [2]
+    # Only layer 1 is left: no ordering to test.
+    assert not ev.applicable
+
+
+# ---- F8 ----------------------------------------------------------------------------------
+GROWING = [0.5, 1.2, 2.0, 3.1, 4.4, 6.0]  # layers 1..6, top/layer-1 = 12
+
+
+def test_f8_growing_profile_holds():
+    assert holds(rule_lower_layers_move_less(GROWING))
+    rho, p = depth_trend(GROWING)
+    assert rho == 1.0 and p == pytest.approx(1 / 720)
+
+
+def test_f8_flat_profile_fails():
+    assert not holds(rule_lower_layers_move_less([2.0] * 6))
+    assert not holds(rule_lower_layers_move_less([2.0, 2.1, 1.9, 2.0, 2.05, 2.1]))
+
+
+def test_f8_shuffled_layers_fail():
+    shuffled = [GROWING[i] for i in (3, 0, 5, 1, 4, 2)]
+    assert not holds(rule_lower_layers_move_less(shuffled))
+    assert not holds(rule_lower_layers_move_less(GROWING[::-1]))
+
+
+def test_f8_a_random_ordering_rarely_passes():
+    # The rule is a test at level ALPHA: profiles with no depth trend pass about that often.
+    rng = np.random.default_rng(0)
+    passed = sum(holds(rule_lower_layers_move_less(list(rng.permutation(GROWING))))
+                 for _ in range(200))
+    assert passed / 200 <= 2 * ALPHA
+
+
+def test_f8_monotone_but_small_growth_fails():
+    # Ordered by depth, but the top layer moves only twice as far as layer 1 (< 3x).
+    assert not holds(rule_lower_layers_move_less([1.0, 1.2, 1.4, 1.6, 1.8, 2.0]))
+
+
+def test_f8_check_on_snapshots(store):
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((6, 3)) * 3
+    X, y = blobs(rng, centres)
+    moves = rng.standard_normal((6, 3))
+    cell = Cell("tiny", "m", "t")
+
+    def run(scales):
+        after = {layer: (X + s * np.repeat(moves, 8, axis=0), y) for layer, s in enumerate(scales)}
+        return SnapshotWorkspace({0: {layer: (X, y) for layer in after}, 5: after}, store)
+
+    assert check_lower_layers_move_less(run([0.1, 0.5, 1, 2, 3, 5]), cell, 0).holds
+    assert not check_lower_layers_move_less(run([0.1, 5, 3, 2, 1, 0.5]), cell, 0).holds
+    few = check_lower_layers_move_less(run([0.1, 0.5, 1]), cell, 0)
+    assert not few.applicable  # two transformer layers cannot show a significant trend
