@@ -26,7 +26,9 @@ class Tier:
     data_options : dict
         Per task, keyword arguments of :func:`harness.data.load_task` (sentence caps).
     seeds : tuple of int
-        Fine-tuning seeds; claims are decided on the first, the others are reported.
+        Fine-tuning seeds. Every claim is decided on each of them and holds when the
+        paper's rule holds on a strict majority of the seeds where it applies
+        (``claims/_framework.decide``); the first seed's runs feed the report's tables.
     snapshot_every, n_snapshots, intermediate_splits :
         Snapshot schedule (see :class:`~harness.finetune.FinetuneConfig`).
     probe_grid : str

@@ -16,21 +16,27 @@ from harness.tiers import get_tier
 
 
 class SnapshotWorkspace(Workspace):
-    """Runs given as ``{update: {layer: (X, y)}}`` (train split; test = train), or per seed
-    as ``{seed: {update: {layer: (X, y)}}}`` with ``seeds=``.
+    """Runs given as ``{update: {layer: (X, y)}}`` (train split), or per seed as
+    ``{seed: {update: {layer: (X, y)}}}`` with ``seeds=``.
 
-    ``kind`` is the task kind that :meth:`task_data` reports ("token" or "sentence").
+    ``test`` gives the test split the same way (default: the train split); ``cross`` gives
+    the vectors of a probed task under a model fine-tuned on another, as
+    ``{tuned_on: {split: {layer: (X, y)}}}``. ``kind`` is the task kind that
+    :meth:`task_data` reports ("token" or "sentence").
     """
 
-    def __init__(self, snapshots, store, *, seeds=None, kind="token", tier="tiny"):
+    def __init__(self, snapshots, store, *, seeds=None, test=None, cross=None, kind="token",
+                 tier="tiny"):
         tier = get_tier(tier)
         if seeds is not None:
             tier = replace(tier, seeds=tuple(seeds))
-            self.runs = snapshots
+            self.runs, self.tests = snapshots, test
         else:
             self.runs = {tier.seeds[0]: snapshots}
+            self.tests = None if test is None else {tier.seeds[0]: test}
         super().__init__(tier, store=store, progress=False)
         self.kind = kind
+        self.cross = cross or {}
 
     def updates(self, model, task, seed=None):
         return sorted(self.runs[self.seed(seed)])
@@ -48,9 +54,21 @@ class SnapshotWorkspace(Workspace):
         update = {"first": updates[0], "last": updates[-1]}.get(update, update)
         if update == 0:
             seed = self.seed()
-        snapshots = self.runs[seed]
+        snapshots = (self.tests if split == "test" and self.tests else self.runs)[seed]
         layer = self.n_layers(model) + 1 + layer if layer < 0 else layer
-        X, y = np.asarray(snapshots[update][layer][0], float), np.asarray(snapshots[update][layer][1])
+        return self._array_vectors(f"{task}/{split}", update, layer, *snapshots[update][layer])
+
+    def cross_vectors(self, model, tuned_on, probed, split, layer=-1, seed=None):
+        if tuned_on is None or tuned_on == probed:
+            return self.vectors(model, probed, "first" if tuned_on is None else "last", split,
+                                layer, seed=seed)
+        layer = self.n_layers(model) + 1 + layer if layer < 0 else layer
+        return self._array_vectors(f"{probed}@{tuned_on}/{split}", "final", layer,
+                                   *self.cross[tuned_on][split][layer])
+
+    @staticmethod
+    def _array_vectors(task, update, layer, X, y):
+        X, y = np.asarray(X, float), np.asarray(y)
         # The source keys analysis caches: it must identify the contents, as a store key does.
         digest = hashlib.sha256(X.tobytes() + "\0".join(map(str, y)).encode()).hexdigest()[:16]
         return Vectors(X, y, f"test/{task}/{update}/L{layer}/{digest}")

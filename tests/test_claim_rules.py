@@ -12,12 +12,19 @@ import pytest
 from snapshot_workspace import SnapshotWorkspace, blobs
 
 from claims._framework import Cell
-from claims.test_f1_accuracy import rule_probe_accuracy_improves
-from claims.test_f2_train_test_divergence import rule_train_test_similarity_drops
+from claims.test_f1_accuracy import check_probe_accuracy_improves, rule_probe_accuracy_improves
+from claims.test_f2_train_test_divergence import (
+    check_train_test_similarity_drops,
+    rule_train_test_similarity_drops,
+)
 from claims.test_f3_simplification import check_cluster_count_falls, rule_cluster_count_falls
-from claims.test_f4_model_size import rule_smaller_models_less_linear, rule_trec_never_linear
+from claims.test_f4_model_size import (
+    check_trec_never_linear,
+    rule_smaller_models_less_linear,
+    rule_trec_never_linear,
+)
 from claims.test_f5_labels_pushed_apart import check_min_distances_grow, rule_min_distances_grow
-from claims.test_f6_cross_task import rule_opposing_task, rule_related_task
+from claims.test_f6_cross_task import check_cross_task, rule_opposing_task, rule_related_task
 from claims.test_f7_layer_similarity import (
     ORDER_TOLERANCE,
     check_layer_similarity,
@@ -61,6 +68,63 @@ def test_f4_rules():
     assert holds(rule_trec_never_linear(False, False))
     assert not holds(rule_trec_never_linear(False, True))
     assert not holds(rule_trec_never_linear(True, True))
+
+
+# Labels whose training points are tight (separable hulls) and whose test points scatter
+# (probe accuracy grows with the distance between the label centres).
+CENTRES = np.array([[0, 0, 0, 0], [2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 2.0]])
+
+
+def _split(rng, scale_centres, n_train=12, n_test=60, test_noise=0.9):
+    train = blobs(rng, CENTRES * scale_centres, n=n_train, scale=0.05)
+    test = blobs(rng, CENTRES * scale_centres, n=n_test, scale=test_noise)
+    return train, test
+
+
+def test_f1_check_with_real_probes(store):
+    rng = np.random.default_rng(10)
+    (tr0, te0), (tr1, te1) = _split(rng, 1.0), _split(rng, 3.0)
+    cell = Cell("tiny", "m", "t")
+    apart = SnapshotWorkspace({0: {1: tr0}, 9: {1: tr1}}, store, test={0: {1: te0}, 9: {1: te1}})
+    ev = check_probe_accuracy_improves(apart, cell, 0)
+    assert ev.holds and ev.numbers["tuned_acc"] > ev.numbers["original_acc"]
+    # Labels drawn together by fine-tuning: the probe gets worse, F1 must not hold.
+    closer = SnapshotWorkspace({0: {1: tr1}, 9: {1: tr0}}, store, test={0: {1: te1}, 9: {1: te0}})
+    assert not check_probe_accuracy_improves(closer, cell, 0).holds
+
+
+def test_f2_check_on_snapshots(store):
+    rng = np.random.default_rng(11)
+    X, y = blobs(rng, CENTRES * 2)
+    X_test, y_test = blobs(rng, CENTRES * 2)
+    # After: the training labels move (one far out), the test labels do not follow.
+    moved = X.copy()
+    moved[y == "l1"] += [6.0, 0, 0, 0]
+    cell = Cell("tiny", "m", "t")
+    diverge = SnapshotWorkspace({0: {1: (X, y)}, 9: {1: (moved, y)}}, store,
+                                test={0: {1: (X_test, y_test)}, 9: {1: (X_test, y_test)}})
+    ev = check_train_test_similarity_drops(diverge, cell, 0)
+    assert ev.holds and ev.numbers["similarity_after"] < ev.numbers["similarity_before"]
+    # The other way round the similarity rises: must not hold.
+    converge = SnapshotWorkspace({0: {1: (moved, y)}, 9: {1: (X, y)}}, store,
+                                 test={0: {1: (X_test, y_test)}, 9: {1: (X_test, y_test)}})
+    assert not check_train_test_similarity_drops(converge, cell, 0).holds
+    # A non-linear test split has no distance vector (the paper's "-"): not applicable.
+    overlap, yo = blobs(rng, CENTRES * 0.01, scale=1.0)
+    ws = SnapshotWorkspace({0: {1: (X, y)}, 9: {1: (moved, y)}}, store,
+                           test={0: {1: (overlap, yo)}, 9: {1: (overlap, yo)}})
+    assert not check_train_test_similarity_drops(ws, cell, 0).applicable
+
+
+def test_f4_trec_check_on_snapshots(store):
+    rng = np.random.default_rng(12)
+    interleaved, y = _two_labels(rng, gap=-1)
+    separated, _ = _two_labels(rng, gap=1)
+    cell = Cell("tiny", "m", "trec-50")
+    assert check_trec_never_linear(
+        SnapshotWorkspace({0: {1: (interleaved, y)}, 9: {1: (interleaved, y)}}, store), cell, 0).holds
+    assert not check_trec_never_linear(
+        SnapshotWorkspace({0: {1: (interleaved, y)}, 9: {1: (separated, y)}}, store), cell, 0).holds
 
 
 # ---- F3 ----------------------------------------------------------------------------------
@@ -151,6 +215,30 @@ def test_f6_opposing_rule_follows_table_5():
     assert not holds(rule_opposing_task(-0.145, 12, 36, 65.53, 60.0))  # a minority falls
     assert not holds(rule_opposing_task(-0.145, 30, 36, 65.53, 69.25))  # accuracy rises
     assert not holds(rule_opposing_task(0.3, 30, 36, 65.53, 60.0))  # mean rises
+
+
+def test_f6_check_with_real_probes(store):
+    rng = np.random.default_rng(13)
+    original, same, related, opposing = (_split(rng, k) for k in (1.0, 3.0, 1.6, 0.5))
+    ws = SnapshotWorkspace(
+        {0: {1: original[0]}, 9: {1: same[0]}}, store,
+        test={0: {1: original[1]}, 9: {1: same[1]}},
+        cross={"ps-role": {"train": {1: related[0]}, "test": {1: related[1]}},
+               "pos": {"train": {1: opposing[0]}, "test": {1: opposing[1]}}})
+    ev = check_cross_task(ws, Cell("tiny", "m", "ps-fxn", None, "ps-role"), 0)
+    assert ev.holds, ev.message()
+    assert 0 < ev.numbers["mean_change"] < ev.numbers["same_task_mean_change"]
+    ev = check_cross_task(ws, Cell("tiny", "m", "ps-fxn", None, "pos"), 0)
+    assert ev.holds and ev.numbers["n_fell"] == 5, ev.message()
+    # Swap the roles: the "related" model pulls labels together and the "opposing" one
+    # pushes them apart; neither rule may hold.
+    swapped = SnapshotWorkspace(
+        {0: {1: original[0]}, 9: {1: same[0]}}, store,
+        test={0: {1: original[1]}, 9: {1: same[1]}},
+        cross={"ps-role": {"train": {1: opposing[0]}, "test": {1: opposing[1]}},
+               "pos": {"train": {1: related[0]}, "test": {1: related[1]}}})
+    assert not check_cross_task(swapped, Cell("tiny", "m", "ps-fxn", None, "ps-role"), 0).holds
+    assert not check_cross_task(swapped, Cell("tiny", "m", "ps-fxn", None, "pos"), 0).holds
 
 
 # ---- F7 ----------------------------------------------------------------------------------
