@@ -5,7 +5,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..store import RunStore, code_version
+from ..fingerprints import code_fingerprint as module_fingerprint
+from ..store import RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +111,22 @@ class Workspace:
         return top + 1 + layer if layer < 0 else layer
 
     # ---- cached analysis results --------------------------------------------------------
-    def cached(self, config, compute, *, arrays=(), code):
+    def cached(self, config, compute, *, arrays=(), code=None):
         """Result of ``compute()`` (a dict) cached in the store under ``config``.
 
         Entries of the result named in ``arrays`` are stored as ``.npy`` arrays, the rest
-        as JSON in the manifest. ``code`` is the fingerprint of the modules the result
-        depends on (:func:`code_fingerprint`): editing one of them, and only those,
-        invalidates the entry.
+        as JSON in the manifest. The key holds the fingerprint of the module that
+        defines ``compute`` and of every harness module it imports
+        (:func:`harness.fingerprints.code_fingerprint`), so editing any code the result
+        depends on invalidates it; the data is covered through the keys of the vectors
+        named in ``config``, which include the sha256 of the data files. ``code``, an
+        extra fingerprint, is optional and no longer needed. A stored result that
+        fails verification is removed and computed again.
         """
-        full = {"artifact": "analysis", **config, "code": code}
-        found = self.store.get(full)
+        fingerprint = module_fingerprint(compute.__module__)
+        full = {"artifact": "analysis", **config,
+                "code": fingerprint if code is None else [fingerprint, code]}
+        found = self.store.get(full, repair=True)
         if found is None:
             result = compute()
             with self.store.writer(full, kind="analysis") as writer:
@@ -134,12 +141,9 @@ class Workspace:
 
 
 def code_fingerprint(*module_names):
-    """:func:`~harness.store.code_version` of the named modules, taken when called.
+    """Fingerprint of the named modules and every harness module they import.
 
-    Analysis modules call it at import, next to importing the kernels they use, so that
-    the fingerprint describes the code this process runs even if the files are edited
-    while it runs.
+    Kept for the analysis modules that pass it to :meth:`Workspace.cached`; ``cached``
+    now computes the fingerprint of the calling module itself.
     """
-    import importlib
-
-    return code_version(*(importlib.import_module(name) for name in module_names))
+    return module_fingerprint(*module_names)
