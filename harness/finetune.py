@@ -451,9 +451,10 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
                             "updates_per_epoch": per_epoch})
         writer.timings.update({"train_s": seconds, "tokens_seen_this_process": n_tokens})
     shutil.rmtree(run_dir, ignore_errors=True)
-    final = state["history"][-1]
-    logger.info("fine-tuned %s on %s: %d updates in %.0f s, test head accuracy %.4f",
-                config.model, config.task, total, seconds, final["test_head_accuracy"])
+    accuracy = state["history"][-1]["test_head_accuracy"]  # None without a test snapshot
+    logger.info("fine-tuned %s on %s: %d updates in %.0f s, test head accuracy %s",
+                config.model, config.task, total, seconds,
+                "n/a" if accuracy is None else f"{accuracy:.4f}")
     return FinetuneRun(key, config, writer.artifact.path, writer.artifact.manifest)
 
 

@@ -33,6 +33,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import warnings
@@ -233,17 +234,23 @@ class RunStore:
         return self
 
     def check_writable(self):
-        """Create the root if needed and raise :class:`StoreError` unless it is writable.
+        """Raise :class:`StoreError` unless the store can be written (created if need be).
 
         Called before any model or data is loaded, so that a bad store fails at once.
+        Nothing is created: the test file is anonymous (``tempfile.TemporaryFile``) and
+        lives in the store, or in its nearest existing parent when the store is new.
         """
         if self.root.exists() and not self.root.is_dir():
             self.check_exists()
+        parent = self.root
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise StoreError(f"store {self.root} cannot be created: {parent} is a file. Give "
+                             "a directory with --store DIR or HARNESS_STORE.")
         try:
-            (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-            probe = self.root / "tmp" / f".write-test.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-            probe.touch()
-            probe.unlink()
+            with tempfile.TemporaryFile(dir=parent):
+                pass
         except OSError as err:
             raise StoreError(f"store {self.root} is not writable ({err.strerror}); give a "
                              "writable directory with --store DIR or HARNESS_STORE.") from None

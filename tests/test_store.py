@@ -171,18 +171,20 @@ def test_missing_or_file_store_is_refused(tmp_path):
         RunStore(tmp_path / "afile").check_exists()
     with pytest.raises(StoreError, match="is a file"):
         RunStore(tmp_path / "afile").check_writable()
-    with pytest.raises(StoreError, match="not writable"):
+    with pytest.raises(StoreError, match="cannot be created: .*afile is a file"):
         RunStore(tmp_path / "afile" / "below").check_writable()
+    RunStore(tmp_path / "new" / "store").check_writable()
+    assert not (tmp_path / "new").exists()  # checking creates nothing
 
 
 def test_read_only_store_is_refused(tmp_path, monkeypatch):
     import errno
-    from pathlib import Path
+    import tempfile
 
-    def read_only(self, *args, **kwargs):
-        raise OSError(errno.EROFS, "Read-only file system", str(self))
+    def read_only(*args, dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(dir))
 
-    monkeypatch.setattr(Path, "touch", read_only)
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
     with pytest.raises(StoreError, match=r"not writable \(Read-only file system\)"):
         RunStore(tmp_path).check_writable()
 
