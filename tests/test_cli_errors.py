@@ -162,6 +162,19 @@ def test_unknown_key_is_refused_before_anything_is_removed(tmp_path, capsys):
     assert "no artifact feed" in line
 
 
+def test_unknown_kind_is_refused_before_anything_is_removed(tmp_path, capsys):
+    store = _store_with_leftovers(tmp_path)
+    line = error_line(capsys, ["store", "gc", "--kind", "dem", "--store", str(tmp_path)])
+    assert "Unknown artifact kind 'dem'. Known: demo. Did you mean: demo?" in line
+    assert len(store.keys()) == 1 and store.leftovers()  # nothing was removed
+
+
+def test_data_dir_that_is_a_file_is_named(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    line = error_line(capsys, ["data", "stats", "--data-dir", str(tmp_path / "afile")])
+    assert f"data directory {tmp_path / 'afile'} is a file, not a directory" in line
+
+
 def _store_with_leftovers(root):
     from harness.store import RunStore
 
@@ -219,6 +232,14 @@ def test_undefined_distances_are_null_and_na_never_zero(blobs, capsys, tmp_path)
     # and with every cluster kept, the distance is a real number
     assert main(["directprobe", *blobs, "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["distance_vector"][0] > 5
+
+
+def test_one_label_has_an_empty_distance_vector_not_a_number(tmp_path, capsys):
+    np.save(tmp_path / "p.npy", np.arange(6.0).reshape(3, 2))
+    (tmp_path / "l.txt").write_text("a\na\na\n")
+    assert main(["directprobe", str(tmp_path / "p.npy"), str(tmp_path / "l.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "distance vector: empty (one label, no pairs)" in out and "  a: n/a" in out
 
 
 @pytest.mark.parametrize("mode", ["reference", "exact"])
@@ -462,3 +483,16 @@ def test_ctrl_c_during_verify_stops_the_claim_run_quietly(tmp_path):
     assert err.splitlines() == ["harness verify: interrupted; run the same command again to resume"]
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_data_verify_reports_a_damaged_gzip_as_a_mismatch(tmp_path, capsys):
+    import gzip
+
+    packed = gzip.compress(b"# sent_id = x\n" * 1000)
+    damaged = tmp_path / "ud_english_ewt" / "en_ewt-ud-train.conllu.gz"
+    damaged.parent.mkdir()
+    damaged.write_bytes(packed[: len(packed) // 2])
+    assert main(["data", "verify", "--dataset", "ud-ewt-r2.16", "--data-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "en_ewt-ud-train.conllu.gz" in x)
+    assert line.startswith("mismatch") and "got damaged gzip" in line

@@ -63,7 +63,8 @@ def existing_data_dir(path):
 
     root = data_dir(path)
     if not root.is_dir():
-        raise MissingDataError(f"data directory {root} does not exist. {HOW_TO_GET_DATA}")
+        what = "is a file, not a directory" if root.exists() else "does not exist"
+        raise MissingDataError(f"data directory {root} {what}. {HOW_TO_GET_DATA}")
     return root
 
 

@@ -204,7 +204,9 @@ def _print_summary(rec):
         sizes = sorted(per_label.get(lab, []), reverse=True)
         shown = ", ".join(map(str, sizes[:10])) + (" ..." if len(sizes) > 10 else "")
         print(f"  {lab}: {len(sizes)} cluster(s), sizes {shown}")
-    if rec["distance_vector"] is not None:
+    if rec["distance_vector"] == []:
+        print("distance vector: empty (one label, no pairs)")
+    elif rec["distance_vector"] is not None:
         print("distance vector (pairs i<j, labels sorted as strings):")
         print("  " + " ".join(fmt_number(v) for v in rec["distance_vector"]))
     else:

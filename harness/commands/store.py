@@ -3,6 +3,7 @@
 import json
 
 from ..exceptions import HarnessError
+from ..registry import unknown_name_message
 from ._common import add_store, existing_store, human_bytes
 
 
@@ -76,9 +77,20 @@ def _known_keys(store, keys):
     return keys
 
 
+def _known_kinds(store, kinds):
+    """Raise unless every kind is that of some artifact (a typo would remove nothing)."""
+    present = sorted({m.get("kind", "?") for m in store.ls()})
+    for kind in kinds:
+        if kind not in present:
+            raise HarnessError(unknown_name_message("artifact kind", kind, present)
+                               + f" (kinds present in {store.root})")
+    return kinds
+
+
 def _gc(args):
     store = existing_store(args.store)
     _known_keys(store, args.key)
+    _known_kinds(store, args.kind)
     removed = store.gc(keys=set(args.key), kinds=set(args.kind), everything=args.all)
     for path in removed:
         print(f"removed {path}")
