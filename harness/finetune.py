@@ -284,7 +284,9 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
 
     # Everything that can be checked without loading is checked first.
     config.validate()
-    store = (store or RunStore()).check_writable()
+    store = store or RunStore()
+    if store.root.exists():
+        store.check_exists()  # a file is refused; writability is checked where it is needed
     config.check_model(model_config(config.model))
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -93,6 +93,11 @@ def environment():
     }
 
 
+def _unwritable(root, err):
+    return StoreError(f"store {root} is not writable ({err.strerror}); give a writable "
+                      "directory with --store DIR or HARNESS_STORE.")
+
+
 def _repair_hint(key):
     return (f"Run the same command again to compute it anew, or remove it with "
             f"`harness store gc --key {key}`.")
@@ -252,8 +257,7 @@ class RunStore:
             with tempfile.TemporaryFile(dir=parent):
                 pass
         except OSError as err:
-            raise StoreError(f"store {self.root} is not writable ({err.strerror}); give a "
-                             "writable directory with --store DIR or HARNESS_STORE.") from None
+            raise _unwritable(self.root, err) from None
         return self
 
     # ---- reading -------------------------------------------------------------------------
@@ -303,7 +307,8 @@ class RunStore:
         try:
             manifest = json.loads(manifest_file.read_text())
             if not isinstance(manifest.get("files"), dict):
-                raise ValueError("it records no file checksums")
+                raise ValueError("it records no file checksums: written by an older harness, "
+                                 "whose keys are no longer used")
         except (OSError, ValueError) as err:
             raise StoreError(f"{manifest_file}: unreadable manifest ({err}); the artifact is "
                              f"corrupt. {_repair_hint(key)}") from None
@@ -340,8 +345,7 @@ class RunStore:
         try:
             tmp.mkdir(parents=True)
         except OSError as err:
-            raise StoreError(f"cannot write to store {self.root} ({err.strerror}); give a "
-                             "writable directory with --store DIR or HARNESS_STORE.") from None
+            raise _unwritable(self.root, err) from None
         writer = ArtifactWriter(tmp, key, config)
         started = time.time()
         try:
@@ -399,8 +403,12 @@ class RunStore:
         run is unlocked at once and its checkpoint is kept for resuming, or for ``gc``.
         """
         run_dir = self.run_dir(key)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with open(run_dir / "lock", "a") as fh:
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            fh = open(run_dir / "lock", "a")
+        except OSError as err:
+            raise _unwritable(self.root, err) from None
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_SH)
             try:
                 yield run_dir

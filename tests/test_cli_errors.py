@@ -412,10 +412,16 @@ sys.exit(cli.main(["store", "ls"]))
 """
 
 
+def _default_sigint():
+    # A child inherits an ignored SIGINT (a test run started as a background job of a
+    # shell ignores it), and Python then never raises KeyboardInterrupt: restore it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_prints_one_line_and_how_to_resume():
     body = "import os, signal; os.kill(os.getpid(), signal.SIGINT)"
     done = subprocess.run([sys.executable, "-c", CRASH.format(body=body)], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, preexec_fn=_default_sigint)
     assert done.returncode == 130
     assert done.stderr.splitlines() == [
         "harness store ls: interrupted; run the same command again to resume"]
@@ -437,7 +443,7 @@ def test_ctrl_c_during_a_real_command_leaves_one_line_and_no_debris(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "extract", "--tasks", "pos", "--layers", "0",
          "--max-train-sentences", "400", "--store", str(tmp_path)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, preexec_fn=_default_sigint)
     for _ in range(3000):  # wait for the writer's temporary folder
         if (tmp_path / "tmp").is_dir() and any((tmp_path / "tmp").iterdir()):
             break
@@ -471,7 +477,7 @@ def test_ctrl_c_during_verify_stops_the_claim_run_quietly(tmp_path):
     # which ends the child and prints the one line.
     pid_file = tmp_path / "child.pid"
     proc = subprocess.Popen([sys.executable, "-c", CLAIMS.replace("{pid_file!r}", repr(str(pid_file)))],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     for _ in range(600):
         if pid_file.is_file() and pid_file.read_text():
             break

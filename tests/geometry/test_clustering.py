@@ -299,7 +299,7 @@ def test_cli_directprobe(tmp_path, capsys):
     assert {"mode", "rate", "timings", "cluster_labels"} <= set(rec)
     assert "linear" in capsys.readouterr().out
     (tmp_path / "bad.txt").write_text("N\nV\n")
-    assert main(["directprobe", str(tmp_path / "p.npy"), str(tmp_path / "bad.txt")]) == 1
+    assert main(["directprobe", str(tmp_path / "p.npy"), str(tmp_path / "bad.txt")]) == 2  # bad input: exit 2 (docs/errors.md)
     err = capsys.readouterr().err
     assert "bad.txt: 2 labels for 30 points" in err
 
