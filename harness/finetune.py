@@ -27,7 +27,9 @@ import logging
 import random
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,10 @@ import torch
 from tqdm.auto import tqdm
 
 from . import encoding, extract, pooling
-from .store import RunStore, atomic_write_bytes, code_version, environment
+from .exceptions import HarnessWarning, StoreError
+from .fingerprints import code_fingerprint
+from .params import FINETUNE_RANGES, POSITIVE_INT_OR_NONE, SPLITS
+from .store import RunStore, atomic_write_bytes, environment
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +59,9 @@ class FinetuneConfig:
         The paper's value.
     batch_size : int, default=32
         Sentences per update (the paper's 32); only sentences holding a target count.
-    epochs : int or None, default=None
+    epochs : int >= 1 or None, default=None
         None = the paper's value for the model (10; 3 for BERT-base).
-    max_updates : int or None
+    max_updates : int >= 1 or None
         Stop after this many updates (for smoke runs); None = all epochs.
     warmup_fraction : float, default=0.1
         Linear warm-up over the first 10 % of updates, then linear decay to 0.
@@ -65,8 +70,9 @@ class FinetuneConfig:
         biases and LayerNorm weights.
     dropout : float or None, default=None
         None = the model's own dropout (0.1 for BERT); also used before the head.
-    max_grad_norm : float or None, default=1.0
-        Gradient clipping (not stated in the paper; the common BERT value).
+    max_grad_norm : float >= 0 or None, default=1.0
+        Gradient clipping (not stated in the paper; the common BERT value); 0 or None
+        = no clipping.
     max_length : int or None, default=None
         Subwords per window; None = the model's limit (512). Longer sentences are split
         into windows of whole words (see :mod:`harness.encoding`).
@@ -126,16 +132,57 @@ class FinetuneConfig:
         return d
 
     def validate(self):
-        if self.snapshot_dtype not in ("float32", "float16"):
-            raise ValueError(f"The 'snapshot_dtype' parameter of FinetuneConfig must be "
-                             f"'float32' or 'float16'. Got {self.snapshot_dtype!r} instead.")
-        for name in ("batch_size", "snapshot_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"The {name!r} parameter of FinetuneConfig must be >= 1. "
-                                 f"Got {getattr(self, name)!r} instead.")
-        if not 0 <= self.warmup_fraction < 1:
-            raise ValueError("The 'warmup_fraction' parameter of FinetuneConfig must be in "
-                             f"[0, 1). Got {self.warmup_fraction!r} instead.")
+        """Check every field without loading anything; raise ``ValueError`` (or
+        :class:`~harness.exceptions.UnknownNameError` for a task or model name)."""
+        from .data import task_spec
+        from .models.registry import resolve_model
+
+        owner = "FinetuneConfig"
+        for name, allowed in FINETUNE_RANGES.items():  # shared with the CLI's flags
+            allowed.check(getattr(self, name), name, owner)
+        for name, options in (("snapshot_dtype", ("float32", "float16")),
+                              ("precision", extract.PRECISIONS)):
+            if getattr(self, name) not in options:
+                raise ValueError(f"The {name!r} parameter of {owner} must be one of "
+                                 f"{list(options)}. Got {getattr(self, name)!r} instead.")
+        splits = tuple(self.snapshot_splits)
+        if not splits or len(set(splits)) != len(splits) or not set(splits) <= set(SPLITS):
+            raise ValueError(f"The 'snapshot_splits' parameter of {owner} must list distinct "
+                             f"splits among {list(SPLITS)}. Got {list(splits)!r} instead.")
+        if self.intermediate_splits is not None and not set(self.intermediate_splits) <= set(splits):
+            raise ValueError(f"The 'intermediate_splits' parameter of {owner} must be a subset "
+                             f"of snapshot_splits {list(splits)}. Got "
+                             f"{list(self.intermediate_splits)!r} instead.")
+        if self.snapshot_layers is not None and (
+                not self.snapshot_layers or not all(isinstance(v, Integral) and not isinstance(
+                    v, bool) for v in self.snapshot_layers)):
+            raise ValueError(f"The 'snapshot_layers' parameter of {owner} must be None or a "
+                             f"non-empty tuple of ints. Got {self.snapshot_layers!r} instead.")
+        spec = task_spec(self.task)  # an unknown task raises with the nearest names
+        unknown = sorted(set(self.data_options) - set(spec.options())
+                         - {"max_train_sentences", "max_test_sentences"})
+        if unknown:
+            raise ValueError(f"The 'data_options' parameter of {owner} has option(s) {unknown} "
+                             f"that task {self.task!r} does not take; it takes "
+                             f"{sorted(spec.options())} and the sentence caps.")
+        for cap in ("max_train_sentences", "max_test_sentences"):
+            POSITIVE_INT_OR_NONE.check(self.data_options.get(cap), cap, owner)
+        resolve_model(self.model)  # an unknown name raises with the nearest names
+        return self
+
+    def check_model(self, model_config):
+        """Check the fields that depend on the model, given its ``config.json`` (a dict)."""
+        n_layers = model_config.get("num_hidden_layers")
+        if self.snapshot_layers is not None and n_layers is not None:
+            try:
+                extract.resolve_layers(self.snapshot_layers, n_layers)
+            except ValueError as err:
+                raise ValueError(f"The 'snapshot_layers' parameter of FinetuneConfig: {err}") from None
+        limit = model_config.get("max_position_embeddings")
+        if self.max_length is not None and limit is not None and self.max_length > limit:
+            raise ValueError(f"The 'max_length' parameter of FinetuneConfig must be at most "
+                             f"{limit} for model {self.model!r} (its position limit). Got "
+                             f"{self.max_length} instead.")
         return self
 
 
@@ -175,15 +222,12 @@ class FinetuneRun:
         return self.path / "model"
 
 
-def _code_version():
-    from . import finetune as this
-
-    return code_version(this, encoding, pooling, extract)
-
-
-def run_config(config, loaded):
+def run_config(config, loaded, task):
+    """The configuration that keys a run: every setting, the weights, the data (sha256 of
+    each file read, the reader's code) and the code of fine-tuning and everything it
+    imports."""
     return {"artifact": "finetune", **config.to_dict(), "model_fingerprint": loaded.fingerprint,
-            "code": _code_version()}
+            "data": task.fingerprint, "code": code_fingerprint(__name__)}
 
 
 def seed_everything(seed):
@@ -236,26 +280,63 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     FinetuneRun
     """
     from .data import load_task
-    from .models import load_model
-    from .representations import get_representations
+    from .models import load_model, model_config
 
+    # Everything that can be checked without loading is checked first.
     config.validate()
     store = store or RunStore()
-    loaded = load_model(config.model, device=device)
-    extract.autocast(loaded.model.device, config.precision)  # fail before any work
-    rc = run_config(config, loaded)
-    key = store.key(rc)
-    done = store.get(rc)
-    if done is not None:
-        return FinetuneRun(key, config, done.path, done.manifest)
+    if store.root.exists():
+        store.check_exists()  # a file is refused; writability is checked where it is needed
+    config.check_model(model_config(config.model))
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    extract.autocast(device, config.precision)  # bf16 on CPU fails here, before any work
 
     task = load_task(config.task, data_dir, **config.data_options)
+    loaded = load_model(config.model, device=device)
+    rc = run_config(config, loaded, task)
+    key = store.key(rc)
+    done = _stored_run(store, rc)
+    if done is not None:
+        return FinetuneRun(key, config, done.path, done.manifest)
+    with store.run_lock(key) as run_dir:
+        return _train(config, store, key, rc, run_dir, task, loaded, progress, on_update)
+
+
+def _stored_run(store, rc):
+    """The stored run of ``rc`` when it and all its snapshots are sound, else None.
+
+    A run whose artifact or any snapshot fails verification (a file deleted, truncated
+    or altered) is removed with a warning, so that it is trained again: a snapshot
+    cannot be recomputed without the training that led to it. Sound snapshots are kept
+    and reused by the new run (same key, same content).
+    """
+    done = store.get(rc, repair=True)
+    if done is None:
+        return None
+    for update, splits in sorted(done.meta["snapshots"].items(), key=lambda kv: int(kv[0])):
+        for split, snap_key in splits.items():
+            problems = store.verify(snap_key)
+            if problems:
+                warnings.warn(f"Run {done.key}: snapshot {split}@{update} ({snap_key}) is "
+                              f"corrupt or missing ({'; '.join(problems)}); training the run "
+                              "again.", HarnessWarning, stacklevel=3)
+                store.remove(snap_key)
+                store.remove(done.key)
+                return None
+    return done
+
+
+def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
+    """The training loop of :func:`finetune` (the run is locked and not stored yet)."""
+    from .representations import get_representations
+
     train = task.train
     label_index = {label: i for i, label in enumerate(task.labels)}
     targets = np.asarray([label_index[label] for label in train.labels])
     by_sentence = pooling.group_examples(train)
     trainable = np.asarray([s for s, ex in enumerate(by_sentence) if ex])
-    epochs = config.epochs or loaded.spec.epochs
+    epochs = loaded.spec.epochs if config.epochs is None else config.epochs
     per_epoch = -(-len(trainable) // config.batch_size)
     total = per_epoch * epochs
     if config.max_updates is not None:
@@ -283,8 +364,6 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     last_layer = torch.as_tensor([loaded.n_layers], device=model.device)
     pad_id = loaded.tokenizer.pad_token_id or 0
 
-    run_dir = store.root / "runs" / key
-    run_dir.mkdir(parents=True, exist_ok=True)
     state = {"update": 0, "history": [], "snapshots": {}, "losses": [], "seconds": 0.0}
     checkpoint = run_dir / "checkpoint.pt"
     if checkpoint.is_file():
@@ -353,6 +432,9 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
         if update % checkpoint_every == 0 and update < total:
             state["seconds"] = time.perf_counter() - started
             _save_checkpoint(checkpoint, model, head, optimizer, scheduler, state)
+            # Read by `harness store ls` (the checkpoint itself is too big to open there).
+            atomic_write_bytes(run_dir / "progress.json",
+                               json.dumps({"update": update, "total": total}).encode())
         if on_update is not None:
             on_update(update)
     bar.close()
@@ -371,9 +453,10 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
                             "updates_per_epoch": per_epoch})
         writer.timings.update({"train_s": seconds, "tokens_seen_this_process": n_tokens})
     shutil.rmtree(run_dir, ignore_errors=True)
-    final = state["history"][-1]
-    logger.info("fine-tuned %s on %s: %d updates in %.0f s, test head accuracy %.4f",
-                config.model, config.task, total, seconds, final["test_head_accuracy"])
+    accuracy = state["history"][-1]["test_head_accuracy"]  # None without a test snapshot
+    logger.info("fine-tuned %s on %s: %d updates in %.0f s, test head accuracy %s",
+                config.model, config.task, total, seconds,
+                "n/a" if accuracy is None else f"{accuracy:.4f}")
     return FinetuneRun(key, config, writer.artifact.path, writer.artifact.manifest)
 
 
@@ -423,7 +506,14 @@ def load_finetuned(run, *, device=None):
     """The fine-tuned encoder of a finished run, as a :class:`~harness.models.LoadedModel`."""
     from .models import load_model
     from .models.registry import ModelSpec
+    from .store import Artifact
 
+    # transformers reads the files directly: check them against the manifest first.
+    problems = Artifact(run.path, run.manifest).problems(full=True)
+    if problems:
+        raise StoreError(f"{run.path}: {'; '.join(problems)}; the fine-tuned model is corrupt. "
+                         "Run the same command again to train it anew, or remove it with "
+                         f"`harness store gc --key {run.key}`.")
     spec = ModelSpec(f"{run.config.model}@{run.config.task}#{run.key[:8]}", f"dir:{run.model_dir}")
     loaded = load_model(spec, device=device)
     loaded.fingerprint = f"finetune:{run.key}"

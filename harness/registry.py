@@ -62,8 +62,13 @@ class Registry:
         return target
 
     def unknown_message(self, name):
-        msg = f"Unknown {self.kind} {name!r}. Known: {', '.join(self.names())}."
-        close = difflib.get_close_matches(str(name), self.names(), n=3)
-        if close:
-            msg += f" Did you mean: {', '.join(close)}?"
-        return msg
+        return unknown_name_message(self.kind, name, self.names())
+
+
+def unknown_name_message(kind, name, names):
+    """``Unknown <kind> '<name>'. Known: ... Did you mean: ...?`` (the nearest names)."""
+    msg = f"Unknown {kind} {name!r}. Known: {', '.join(names)}."
+    close = difflib.get_close_matches(str(name), list(names), n=3)
+    if close:
+        msg += f" Did you mean: {', '.join(close)}?"
+    return msg

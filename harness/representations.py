@@ -1,9 +1,9 @@
 """Representations of a task under a model, computed once and kept in the run store.
 
-:func:`get_representations` is the one door: it builds the full configuration (task
-and its data options, model and its weights fingerprint, split, layers, dtype, max
-length, the code version of data loading, encoding and pooling), returns the stored
-artifact when present and extracts it otherwise.
+:func:`get_representations` is the one door: it builds the full configuration (task,
+its data options and data fingerprint, model and its weights fingerprint, split,
+layers, dtype, max length, and the fingerprint of the code that extracts), returns the
+stored artifact when present and sound, and extracts it otherwise.
 """
 
 import logging
@@ -11,27 +11,26 @@ import time
 
 import numpy as np
 
-from . import encoding, extract, pooling
-from .store import RunStore, code_version
+from . import extract
+from .fingerprints import code_fingerprint
+from .store import RunStore
 
 logger = logging.getLogger(__name__)
 
 
-def _code_version():
-    # Every reader, imported here: a fingerprint over only the readers some earlier code
-    # happened to import would make the key depend on the process's history.
-    from .data import streusle, trec, ud
-
-    return code_version(encoding, pooling, extract, ud, streusle, trec)
-
-
 def representation_config(task, model, split, layers, *, dtype="float32", max_length=None,
-                          data_options=None, snapshot=None, precision="fp32"):
-    """The configuration that keys a representation artifact."""
+                          data_options=None, snapshot=None, precision="fp32", data=None):
+    """The configuration that keys a representation artifact.
+
+    ``data`` is the task's :attr:`~harness.data.TaskData.fingerprint` (sha256 of the
+    files read and the reader's code); ``code`` covers this module and every harness
+    module it imports (extraction, encoding, pooling, the store).
+    """
     return {
         "artifact": "representations",
         "task": task,
         "data_options": dict(sorted((data_options or {}).items())),
+        "data": data,
         "model": model.spec.name,
         "model_fingerprint": model.fingerprint,
         "snapshot": snapshot,
@@ -40,7 +39,7 @@ def representation_config(task, model, split, layers, *, dtype="float32", max_le
         "dtype": dtype,
         "max_length": max_length,
         "precision": precision,
-        "code": _code_version(),
+        "code": code_fingerprint(__name__),
     }
 
 
@@ -59,8 +58,9 @@ def get_representations(task_data, model, split, *, layers=None, dtype="float32"
     layers = extract.resolve_layers(layers, model.n_layers)
     config = representation_config(task_data.name, model, split, layers, dtype=dtype,
                                    max_length=max_length, data_options=data_options,
-                                   snapshot=snapshot, precision=precision)
-    found = store.get(config)
+                                   snapshot=snapshot, precision=precision,
+                                   data=task_data.fingerprint)
+    found = store.get(config, repair=True)
     if found is not None:
         return found
     part = task_data.split(split)

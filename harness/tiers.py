@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .exceptions import UnknownNameError
 from .finetune import FinetuneConfig
+from .registry import unknown_name_message
 
 PAPER_TASKS = ("pos", "dep", "ps-role", "ps-fxn", "trec-50")
 
@@ -113,4 +114,4 @@ def get_tier(name):
     try:
         return TIERS[name]
     except KeyError:
-        raise UnknownNameError(f"Unknown tier {name!r}. Known: {', '.join(sorted(TIERS))}.") from None
+        raise UnknownNameError(unknown_name_message("tier", name, sorted(TIERS))) from None

@@ -14,6 +14,7 @@ from harness.encoding import encode_sentences
 from harness.extract import forward_examples
 from harness.finetune import FinetuneConfig, TaskHead, finetune, load_finetuned
 from harness.pooling import example_index, group_examples
+from harness.exceptions import StoreError
 from harness.store import RunStore
 
 SMALL = {"max_train_sentences": 12, "max_test_sentences": 6}
@@ -109,6 +110,7 @@ def test_cross_task_representations(small_run):
 KILLER = r"""
 import os, signal, sys
 from harness.finetune import FinetuneConfig, finetune
+from harness.exceptions import StoreError
 from harness.store import RunStore
 config = FinetuneConfig(task="pos", batch_size=4, epochs=2, snapshot_every=2,
                         snapshot_layers=(6,), data_options={"max_train_sentences": 12,
@@ -144,6 +146,92 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
 def test_config_validation():
     with pytest.raises(ValueError, match="snapshot_dtype"):
         FinetuneConfig(snapshot_dtype="int8").validate()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"epochs": 0}, "'epochs' parameter of FinetuneConfig must be an int >= 1 or None. Got 0"),
+    ({"epochs": -1}, "'epochs' parameter .* Got -1"),
+    ({"max_updates": -3}, "'max_updates' parameter .* Got -3"),
+    ({"batch_size": 0}, "'batch_size' parameter .* >= 1. Got 0"),
+    ({"snapshot_every": 0}, "'snapshot_every' parameter .* Got 0"),
+    ({"n_snapshots": 0}, "'n_snapshots'"),
+    ({"checkpoint_every": 0}, "'checkpoint_every'"),
+    ({"seed": -1}, "'seed' parameter .* in \\[0, 4294967295\\]"),
+    ({"learning_rate": 0.0}, "'learning_rate' parameter .* > 0"),
+    ({"learning_rate": float("nan")}, "'learning_rate'"),
+    ({"warmup_fraction": 1.0}, "'warmup_fraction' parameter .* in \\[0, 1\\)"),
+    ({"dropout": 1.0}, "'dropout'"),
+    ({"weight_decay": -0.1}, "'weight_decay'"),
+    ({"max_grad_norm": -1.0}, "'max_grad_norm'"),
+    ({"max_length": 2}, "'max_length' parameter .* >= 3"),
+    ({"batch_size": True}, "'batch_size'"),
+    ({"snapshot_splits": ()}, "'snapshot_splits'"),
+    ({"snapshot_splits": ("train", "dev")}, "'snapshot_splits'"),
+    ({"snapshot_splits": ("train", "train")}, "'snapshot_splits'"),
+    ({"intermediate_splits": ("test",), "snapshot_splits": ("train",)}, "'intermediate_splits'"),
+    ({"snapshot_layers": ()}, "'snapshot_layers'"),
+    ({"snapshot_layers": (1.5,)}, "'snapshot_layers'"),
+    ({"precision": "fp16"}, "'precision'"),
+    ({"task": "poss"}, "Unknown task 'poss'.*Did you mean: pos"),
+    ({"model": "minilm-l7"}, "Unknown model 'minilm-l7'.*Did you mean: minilm-l6"),
+    ({"data_options": {"max_train_sentences": 0}}, "'max_train_sentences'"),
+    ({"data_options": {"eval_split": "dev"}}, "option\\(s\\) \\['eval_split'\\]"),
+])
+def test_every_bad_setting_is_refused(change, message):
+    with pytest.raises((ValueError, KeyError), match=message):
+        FinetuneConfig(**change).validate()
+
+
+def test_settings_that_depend_on_the_model_are_checked_against_its_config():
+    config = {"num_hidden_layers": 6, "max_position_embeddings": 512}
+    FinetuneConfig(snapshot_layers=(0, -1), max_length=512).check_model(config)
+    with pytest.raises(ValueError, match="layer 7 is out of range"):
+        FinetuneConfig(snapshot_layers=(7,)).check_model(config)
+    with pytest.raises(ValueError, match="'max_length' .* at most 512"):
+        FinetuneConfig(max_length=513).check_model(config)
+
+
+def test_bad_settings_fail_before_anything_is_loaded(tmp_path, monkeypatch):
+    import harness.data
+    import harness.models
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("loaded before the configuration was checked")
+
+    monkeypatch.setattr(harness.models, "load_model", must_not_load)
+    monkeypatch.setattr(harness.data, "load_task", must_not_load)
+    with pytest.raises(ValueError, match="'epochs'"):
+        finetune(FinetuneConfig(epochs=0), store=RunStore(tmp_path), progress=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="is a file"):
+        finetune(FinetuneConfig(), store=RunStore(tmp_path / "file"), progress=False)
+    with pytest.raises(ValueError, match="layer 9 is out of range"):
+        finetune(FinetuneConfig(snapshot_layers=(9,)), store=RunStore(tmp_path), progress=False)
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        finetune(FinetuneConfig(precision="bf16"), store=RunStore(tmp_path), device="cpu",
+                 progress=False)
+
+
+def test_a_run_with_a_broken_snapshot_is_trained_again(tmp_path):
+    from harness.exceptions import HarnessWarning
+
+    config = FinetuneConfig(task="pos", batch_size=4, epochs=1, snapshot_every=1,
+                            snapshot_layers=(6,), snapshot_splits=("train",),
+                            data_options={"max_train_sentences": 8, "max_test_sentences": 4})
+    store = RunStore(tmp_path)
+    first = finetune(config, store=store, progress=False)
+    before = {u: np.array(store.open(s["train"]).array("layer6")) for u, s in first.snapshots.items()}
+    # one snapshot truncated, one deleted: both must be noticed on the next lookup
+    truncated = store.open(first.snapshots[1]["train"]).path / "layer6.npy"
+    truncated.write_bytes(truncated.read_bytes()[:-16])
+    store.remove(first.snapshots[2]["train"])
+    with pytest.warns(HarnessWarning, match="corrupt or missing.*training the run again"):
+        again = finetune(config, store=store, progress=False)
+    assert again.key == first.key and again.history == first.history
+    for update, splits in again.snapshots.items():
+        assert store.verify(splits["train"]) == []
+        np.testing.assert_array_equal(store.open(splits["train"]).array("layer6"), before[update])
+    assert store.verify(again.key) == []
 
 
 def test_bf16_refused_on_cpu(tmp_path):

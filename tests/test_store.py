@@ -107,15 +107,135 @@ def test_corrupt_artifact_raises_not_regenerates(tmp_path):
     assert store.gc(keys={art.key}) and store.get({"k": 2}) is None
 
 
+def _one_array_store(tmp_path, value=0.0):
+    store = RunStore(tmp_path)
+    with store.writer({"k": 3}) as w:
+        w.save_array("x", np.full((4, 2), value, dtype=np.float32))
+        (w.path / "notes.txt").write_text("any file counts")
+    return store, store.get({"k": 3})
+
+
+def test_manifest_records_size_and_sha256_of_every_file(tmp_path):
+    import hashlib
+
+    store, art = _one_array_store(tmp_path)
+    files = art.manifest["files"]
+    assert set(files) == {"x.npy", "notes.txt"}
+    for rel, rec in files.items():
+        data = (art.path / rel).read_bytes()
+        assert rec == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert store.verify(art.key) == []
+
+
+def test_truncated_array_is_refused_on_open(tmp_path):
+    store, art = _one_array_store(tmp_path)
+    path = art.path / "x.npy"
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(StoreError, match=r"x.npy has \d+ bytes, the manifest says \d+"):
+        store.get({"k": 3})
+
+
+def test_altered_array_of_the_same_size_is_refused_on_read(tmp_path):
+    store, art = _one_array_store(tmp_path)
+    np.save(art.path / "x.npy", np.ones((4, 2), dtype=np.float32))  # same shape, same size
+    art = store.get({"k": 3})  # sizes agree: opening is cheap and passes
+    with pytest.raises(StoreError, match="different sha256"):
+        art.array("x")
+    assert store.verify(art.key) == ["x.npy has a different sha256 than the manifest records"]
+
+
+def test_deleted_file_and_unlisted_file_are_named_by_verify(tmp_path):
+    store, art = _one_array_store(tmp_path)
+    (art.path / "notes.txt").unlink()
+    (art.path / "stray.bin").write_bytes(b"x")
+    assert store.verify(art.key) == ["notes.txt is missing", "stray.bin is not in the manifest"]
+
+
+def test_repair_removes_a_broken_artifact_so_the_producer_recomputes_it(tmp_path):
+    from harness.exceptions import HarnessWarning
+
+    store, art = _one_array_store(tmp_path)
+    np.save(art.path / "x.npy", np.ones((4, 2), dtype=np.float32))
+    with pytest.warns(HarnessWarning, match="corrupt .*computing it again"):
+        assert store.get({"k": 3}, repair=True) is None
+    assert store.keys() == []
+    store, art = _one_array_store(tmp_path, value=0.0)  # the producer writes it again
+    assert store.get({"k": 3}, repair=True).array("x").sum() == 0
+
+
+def test_missing_or_file_store_is_refused(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        RunStore(tmp_path / "nowhere").check_exists()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match="is a file, not a store directory"):
+        RunStore(tmp_path / "afile").check_exists()
+    with pytest.raises(StoreError, match="is a file"):
+        RunStore(tmp_path / "afile").check_writable()
+    with pytest.raises(StoreError, match="cannot be created: .*afile is a file"):
+        RunStore(tmp_path / "afile" / "below").check_writable()
+    RunStore(tmp_path / "new" / "store").check_writable()
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_read_only_store_is_refused(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def read_only(*args, dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(dir))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    with pytest.raises(StoreError, match=r"not writable \(Read-only file system\)"):
+        RunStore(tmp_path).check_writable()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
+def test_store_without_write_permission_is_refused(tmp_path):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    with pytest.raises(StoreError, match="not writable"):
+        RunStore(tmp_path / "ro").check_writable()
+
+
+RUNNER = r"""
+import sys, time
+from harness.store import RunStore
+store = RunStore(sys.argv[1])
+with store.run_lock("k" * 32) as run_dir:
+    (run_dir / "checkpoint.pt").write_bytes(b"0" * 1000)
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_ls_and_gc_see_incomplete_runs_and_spare_live_ones(tmp_path):
+    store = RunStore(tmp_path)
+    live = subprocess.Popen([sys.executable, "-c", RUNNER, str(tmp_path), "600"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout.readline().strip() == "locked"
+        (leftover,) = store.leftovers()
+        assert leftover["kind"] == "incomplete-run" and leftover["active"]
+        assert leftover["bytes"] >= 1000
+        assert store.gc() == [] and store.run_dir("k" * 32).is_dir()
+    finally:
+        live.kill()
+        live.wait()
+    (leftover,) = store.leftovers()
+    assert not leftover["active"]  # the lock died with its process
+    (tmp_path / "tmp").mkdir()
+    abandoned = tmp_path / "tmp" / f"{'a' * 32}.999999999.deadbeef"  # no such pid
+    abandoned.mkdir()
+    assert sorted(map(str, store.gc())) == sorted([str(store.run_dir("k" * 32)), str(abandoned)])
+    assert store.leftovers() == []
+
+
 def test_code_fingerprints_do_not_depend_on_import_history():
     # Keys must be the same in a process that imported one data reader and in one that
     # imported another: otherwise the same representations are stored twice.
-    import subprocess
-    import sys
-
     code = ("import importlib, sys; importlib.import_module(sys.argv[1]); "
-            "from harness import representations, finetune; "
-            "print(representations._code_version(), finetune._code_version())")
+            "from harness.fingerprints import code_fingerprint; "
+            "print(code_fingerprint('harness.representations'), "
+            "code_fingerprint('harness.finetune'))")
     outputs = {tuple(subprocess.run([sys.executable, "-c", code, module], capture_output=True,
                                     text=True, timeout=300, check=True).stdout.split()[-2:])
                for module in ("harness.data.streusle", "harness.data.trec", "json")}

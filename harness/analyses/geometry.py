@@ -23,16 +23,8 @@ import numpy as np
 
 from ..geometry import clustering as clustering_kernels
 from ..geometry import similarity as metrics
-from .workspace import code_fingerprint
 
 logger = logging.getLogger(__name__)
-
-# The code a cached clustering or distance matrix depends on (by module path, since
-# harness.geometry re-exports functions under the same names).
-GEOMETRY_CODE = code_fingerprint(
-    "harness.geometry.clustering", "harness.geometry.hull_distance",
-    "harness.geometry._active_set_kernels", "harness.geometry.separability",
-    "harness.geometry.similarity")
 
 
 def cluster(ws, vectors):
@@ -64,7 +56,7 @@ def cluster(ws, vectors):
                 "seconds": time.perf_counter() - started,
                 "assignment": np.asarray(result.assignment, dtype=np.int64)}
 
-    return ws.cached(config, compute, arrays=("assignment",), code=GEOMETRY_CODE)
+    return ws.cached(config, compute, arrays=("assignment",))
 
 
 def label_clustering(vectors, directprobe=None):
@@ -104,7 +96,7 @@ def label_distances(ws, vectors, clustering, clustering_source):
             min_cluster_size=ws.tier.min_cluster_size)
         return {"labels": labels, "matrix": np.asarray(matrix, dtype=np.float64)}
 
-    return ws.cached(config, compute, arrays=("matrix",), code=GEOMETRY_CODE)
+    return ws.cached(config, compute, arrays=("matrix",))
 
 
 def fixed_distances(ws, vectors, clustering):
@@ -130,7 +122,7 @@ def fixed_distances(ws, vectors, clustering):
         return {"labels": labels, "separates": bool(separates),
                 "matrix": np.asarray(matrix, dtype=np.float64)}
 
-    return ws.cached(config, compute, arrays=("matrix",), code=GEOMETRY_CODE)
+    return ws.cached(config, compute, arrays=("matrix",))
 
 
 def _pearson_common(d1, labels1, d2, labels2):

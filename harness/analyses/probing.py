@@ -1,9 +1,6 @@
 """Classifier-probe analyses (F1 and the accuracy column of F6), cached in the store."""
 
 from ..probes import probe_grid_search
-from .workspace import code_fingerprint
-
-PROBE_CODE = code_fingerprint("harness.probes.mlp", "harness.probes._torch_backend")
 
 
 def probe(ws, train, test):
@@ -22,7 +19,7 @@ def probe(ws, train, test):
                 "hidden_sizes": list(result.hidden_sizes), "alpha": result.alpha,
                 "n_test_unseen": result.n_test_unseen, "seconds": result.timings.get("total")}
 
-    return ws.cached(config, compute, code=PROBE_CODE)
+    return ws.cached(config, compute)
 
 
 def original_vs_tuned(ws, model, task, layer=-1, seed=None):

@@ -5,7 +5,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..store import RunStore, code_version
+from ..fingerprints import code_fingerprint
+from ..store import RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -122,16 +123,19 @@ class Workspace:
         return top + 1 + layer if layer < 0 else layer
 
     # ---- cached analysis results --------------------------------------------------------
-    def cached(self, config, compute, *, arrays=(), code):
+    def cached(self, config, compute, *, arrays=()):
         """Result of ``compute()`` (a dict) cached in the store under ``config``.
 
         Entries of the result named in ``arrays`` are stored as ``.npy`` arrays, the rest
-        as JSON in the manifest. ``code`` is the fingerprint of the modules the result
-        depends on (:func:`code_fingerprint`): editing one of them, and only those,
-        invalidates the entry.
+        as JSON in the manifest. The key holds the fingerprint of the module that
+        defines ``compute`` and of every harness module it imports
+        (:func:`harness.fingerprints.code_fingerprint`), so editing any code the result
+        depends on invalidates it; the data is covered through the keys of the vectors
+        named in ``config``, which include the sha256 of the data files. A stored result
+        that fails verification is removed and computed again.
         """
-        full = {"artifact": "analysis", **config, "code": code}
-        found = self.store.get(full)
+        full = {"artifact": "analysis", **config, "code": code_fingerprint(compute.__module__)}
+        found = self.store.get(full, repair=True)
         if found is None:
             result = compute()
             with self.store.writer(full, kind="analysis") as writer:
@@ -144,14 +148,3 @@ class Workspace:
             out[name] = np.asarray(found.array(name))
         return out
 
-
-def code_fingerprint(*module_names):
-    """:func:`~harness.store.code_version` of the named modules, taken when called.
-
-    Analysis modules call it at import, next to importing the kernels they use, so that
-    the fingerprint describes the code this process runs even if the files are edited
-    while it runs.
-    """
-    import importlib
-
-    return code_version(*(importlib.import_module(name) for name in module_names))

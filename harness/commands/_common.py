@@ -1,14 +1,27 @@
-"""Arguments shared by several subcommands."""
+"""Arguments shared by several subcommands, and the checks every command runs first.
+
+Commands check every option before loading a model or data (names with the nearest
+matches, ranges, paths, the store and output files), so that a bad option fails in
+a second with one line, not after minutes of work.
+"""
+
+import os
+from pathlib import Path
+
+from ..exceptions import HarnessError
+
+# Ranges of options are declared in harness.params; re-exported for the commands.
+from ..params import POSITIVE_INT, Interval  # noqa: F401
 
 
 def add_data_dir(parser):
-    parser.add_argument("--data-dir", default=None,
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="dataset directory (default: $HARNESS_DATA_DIR, else ../shared/data, "
                              "else ~/.cache/harness/data)")
 
 
 def add_store(parser):
-    parser.add_argument("--store", default=None,
+    parser.add_argument("--store", default=None, metavar="DIR",
                         help="run-store root (default: $HARNESS_STORE, else ./.harness-store)")
 
 
@@ -17,3 +30,92 @@ def human_bytes(n):
         if n < 1024 or unit == "TiB":
             return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
         n /= 1024
+
+
+def fmt_number(value, spec=".4g"):
+    """A number for a person: ``"n/a"`` when it is undefined (None or nan), never 0."""
+    if value is None or value != value:
+        return "n/a"
+    return format(value, spec)
+
+
+# ---- checks run before anything is loaded ---------------------------------------------
+
+
+def writable_store(path):
+    """The :class:`~harness.store.RunStore` at ``path``, created and checked writable."""
+    from ..store import RunStore
+
+    return RunStore(path).check_writable()
+
+
+def existing_store(path):
+    """The :class:`~harness.store.RunStore` at ``path``; it must exist (read-only use)."""
+    from ..store import RunStore
+
+    return RunStore(path).check_exists()
+
+
+def existing_data_dir(path):
+    """The resolved data directory; raise when it does not exist."""
+    from ..data._io import HOW_TO_GET_DATA, MissingDataError
+    from ..settings import data_dir
+
+    root = data_dir(path)
+    if not root.is_dir():
+        what = "is a file, not a directory" if root.exists() else "does not exist"
+        raise MissingDataError(f"data directory {root} {what}. {HOW_TO_GET_DATA}")
+    return root
+
+
+def known_tasks(names):
+    """The :class:`~harness.data.TaskSpec` of each name (unknown names: nearest matches)."""
+    from ..data import task_spec
+
+    return [task_spec(name) for name in names]
+
+
+def model_config(name):
+    """The model's ``config.json``, read without loading the weights (checks the name and
+    that the weights are there)."""
+    from ..models import model_config as read_config
+
+    return read_config(name)
+
+
+def check_layers(layers, config, flag):
+    """Raise unless every index in ``layers`` is a hidden state of the model."""
+    from ..extract import resolve_layers
+
+    if layers is None:
+        return None
+    n_layers = config["num_hidden_layers"]
+    try:
+        return resolve_layers(layers, n_layers)
+    except ValueError as err:
+        raise ValueError(f"{flag}: {err}") from None
+
+
+def writable_output(path, flag="--json"):
+    """Raise unless a file can be written at ``path`` (checked before the work, not after).
+
+    ``None`` and ``"-"`` (stdout) pass. The file itself is not created here.
+    """
+    if path in (None, "-"):
+        return path
+    target = Path(path).expanduser().resolve()
+    parent = target.parent
+    if target.is_dir():
+        raise HarnessError(f"{flag} {path}: is a directory; give a file name.")
+    if not parent.is_dir():
+        raise HarnessError(f"{flag} {path}: folder {parent} does not exist; create it first.")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise HarnessError(f"{flag} {path}: cannot write there (permission denied).")
+    return target
+
+
+def known_tier(name):
+    """The :class:`~harness.tiers.Tier` called ``name`` (unknown names: nearest matches)."""
+    from ..tiers import get_tier
+
+    return get_tier(name)

@@ -1,9 +1,8 @@
 """``harness data stats|download|verify``: inspect, fetch and check the task data."""
 
 import json
-import sys
 
-from ..exceptions import ChecksumError, HarnessError
+from ._common import POSITIVE_INT, Interval, existing_data_dir, known_tasks
 
 
 def register(subparsers):
@@ -18,8 +17,10 @@ def register(subparsers):
                        help="print JSON with each split's label inventory and counts")
     stats.add_argument("--tasks", nargs="+", metavar="TASK",
                        help="tasks to load (default: all registered)")
-    stats.add_argument("--max-train-sentences", type=int, default=None, metavar="N")
-    stats.add_argument("--max-test-sentences", type=int, default=None, metavar="N")
+    stats.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None,
+                       metavar="N")
+    stats.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None,
+                       metavar="N")
     _add_data_dir(stats)
     stats.set_defaults(func=cmd_stats)
 
@@ -28,7 +29,8 @@ def register(subparsers):
                           help="datasets to fetch (default: all). "
                                "One of: " + ", ".join(_dataset_names()))
     download.add_argument("--force", action="store_true", help="re-download verified files")
-    download.add_argument("--timeout", type=float, default=60.0, help="seconds per connection")
+    download.add_argument("--timeout", type=Interval(float, 0, closed="neither").parse,
+                          default=60.0, help="seconds per connection")
     _add_data_dir(download)
     download.set_defaults(func=cmd_download)
 
@@ -52,11 +54,6 @@ def _dataset_names():
     return dataset_names()
 
 
-def _fail(err):
-    print(f"harness data: error: {err}", file=sys.stderr)
-    return 1
-
-
 def format_stats_table(stats):
     """Render :func:`harness.data.stats.data_stats` output as a fixed-width table."""
     header = ("task", "kind", "split", "sentences", "examples", "labels")
@@ -78,12 +75,11 @@ def format_stats_table(stats):
 def cmd_stats(args):
     from ..data.stats import data_stats
 
-    try:
-        stats = data_stats(args.tasks, args.data_dir,
-                           max_train_sentences=args.max_train_sentences,
-                           max_test_sentences=args.max_test_sentences)
-    except (HarnessError, ValueError, TypeError) as err:
-        return _fail(err)
+    if args.tasks:
+        known_tasks(args.tasks)
+    existing_data_dir(args.data_dir)
+    stats = data_stats(args.tasks, args.data_dir, max_train_sentences=args.max_train_sentences,
+                       max_test_sentences=args.max_test_sentences)
     if args.json:
         print(json.dumps(stats, indent=2))
     else:
@@ -94,10 +90,7 @@ def cmd_stats(args):
 def cmd_download(args):
     from ..data.download import download
 
-    try:
-        results = download(args.data_dir, args.dataset, timeout=args.timeout, force=args.force)
-    except (ChecksumError, ConnectionError, HarnessError) as err:
-        return _fail(err)
+    results = download(args.data_dir, args.dataset, timeout=args.timeout, force=args.force)
     for r in results:
         print(f"{r['status']:<11} {r['dataset']:<14} {r['path']}")
     return 0
@@ -106,10 +99,8 @@ def cmd_download(args):
 def cmd_verify(args):
     from ..data.download import verify
 
-    try:
-        records = verify(args.data_dir, args.dataset)
-    except HarnessError as err:
-        return _fail(err)
+    existing_data_dir(args.data_dir)
+    records = verify(args.data_dir, args.dataset)
     if args.json:
         print(json.dumps(records, indent=2))
     else:

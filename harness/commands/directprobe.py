@@ -10,7 +10,8 @@ import time
 
 import numpy as np
 
-from ..exceptions import DataFormatError, HarnessError
+from ..exceptions import DataFormatError, DuplicatePointsError
+from ._common import POSITIVE_INT, Interval, fmt_number, writable_output
 
 
 def register(subparsers):
@@ -27,64 +28,120 @@ def register(subparsers):
     p.add_argument("--mode", choices=["reference", "exact"], default="reference",
                    help="reference: merge to the end, then search (default); exact: check "
                         "every merge (same result)")
-    p.add_argument("--rate", type=float, default=0.01,
-                   help="coarse-scan step of the reference mode, fraction of merges "
+    p.add_argument("--rate", type=Interval(float, 0, 1, closed="right").parse, default=0.01,
+                   help="coarse-scan step of the reference mode, fraction of merges in (0, 1] "
                         "(default 0.01; the fine-tuning paper used 0.05)")
     p.add_argument("--distance", choices=["exact", "svc-compat"], default="exact",
                    help="hull distance: exact (certified) or the authors' SVC formula")
-    p.add_argument("--min-cluster-size", type=int, default=None, metavar="N",
-                   help="drop clusters with fewer than N points from the distances "
+    p.add_argument("--min-cluster-size", type=POSITIVE_INT.parse, default=None, metavar="N",
+                   help="drop clusters with fewer than N >= 1 points from the distances "
                         "(the authors: 6, i.e. drop clusters of <= 5 points)")
     p.add_argument("--on-duplicates", choices=["raise", "drop"], default="raise",
                    help="identical points with different labels: fail (default) or drop them")
     p.set_defaults(func=run)
 
 
-def load_inputs(points_path, labels_path):
-    """Load ``(X, y)``; raise :class:`DataFormatError` naming the file on any problem."""
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def load_points(path):
+    """The ``(n, d)`` float64 array in ``.npy`` file ``path``; each problem names the file."""
     try:
-        X = np.load(points_path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise DataFormatError(f"{points_path}: cannot load a .npy array ({err})") from None
-    if X.ndim != 2 or X.dtype.kind not in "fiu":
-        raise DataFormatError(f"{points_path}: expected a numeric array of shape (n, d); got "
-                              f"dtype {X.dtype} and shape {X.shape}")
-    try:
-        with open(labels_path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        with open(path, "rb") as fh:
+            head = fh.read(len(NPY_MAGIC))
+            fh.seek(0)
+            header = _npy_header(fh) if head == NPY_MAGIC else None
     except OSError as err:
-        raise DataFormatError(f"{labels_path}: cannot read labels ({err})") from None
+        raise DataFormatError(f"{path}: cannot read the points ({err.strerror}).") from None
+    if head.startswith(ZIP_MAGIC):
+        raise DataFormatError(f"{path}: an .npz archive, not an .npy file; save the one array "
+                              "with numpy.save(path, X).")
+    if head != NPY_MAGIC:
+        raise DataFormatError(f"{path}: not an .npy file (no NumPy header); save the points "
+                              "with numpy.save(path, X).")
+    if header is None:
+        raise DataFormatError(f"{path}: damaged .npy header; save the points again with "
+                              "numpy.save(path, X).")
+    shape, dtype = header
+    if len(shape) != 2 or dtype.kind not in "fiu":
+        raise DataFormatError(f"{path}: expected a numeric array of shape (n, d); got "
+                              f"dtype {dtype} and shape {shape}.")
+    if shape[0] == 0 or shape[1] == 0:
+        raise DataFormatError(f"{path}: the array has shape {shape}; it needs at least one "
+                              "point with at least one feature.")
+    try:
+        X = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as err:
+        raise DataFormatError(f"{path}: damaged or truncated .npy file ({err}).") from None
+    X = np.asarray(X, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    if bad.size:
+        raise DataFormatError(f"{path}: row {bad[0]} (0-based) holds NaN or infinity "
+                              f"({bad.size} such row(s)); every coordinate must be finite.")
+    return X
+
+
+def _npy_header(fh):
+    """``(shape, dtype)`` from an open ``.npy`` file's header, or None when it is damaged."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read(fh)
+    except ValueError:
+        return None
+    return shape, dtype
+
+
+def load_labels(path, n_points, points_path):
+    """One label per line of ``path`` (``n_points`` lines); problems name ``file:line``."""
+    from ..data._io import read_lines
+
+    try:
+        lines = read_lines(path)
+    except OSError as err:
+        raise DataFormatError(f"{path}: cannot read the labels ({err.strerror}).") from None
     if lines and lines[-1] == "":
         lines = lines[:-1]
     for i, line in enumerate(lines, 1):
         if not line.strip():
-            raise DataFormatError(f"{labels_path}:{i}: empty label")
-    if len(lines) != X.shape[0]:
-        raise DataFormatError(f"{labels_path}: {len(lines)} labels for {X.shape[0]} points in "
+            raise DataFormatError(f"{path}:{i}: empty label")
+    if len(lines) != n_points:
+        raise DataFormatError(f"{path}: {len(lines)} labels for {n_points} points in "
                               f"{points_path}; expected one label per point")
-    return np.asarray(X, dtype=np.float64), np.array([s.strip() for s in lines])
+    return np.array([s.strip() for s in lines])
+
+
+def load_inputs(points_path, labels_path):
+    """Load ``(X, y)``; raise :class:`DataFormatError` naming the file on any problem."""
+    X = load_points(points_path)
+    return X, load_labels(labels_path, X.shape[0], points_path)
 
 
 def run(args):
     from ..geometry.clustering import cluster_labels
     from ..geometry.similarity import (distance_vector, label_distance_matrix,
                                        min_distance_per_label, sorted_label_order)
+    from ..store import atomic_write_bytes
 
+    out = writable_output(args.json)  # before the work, so that a bad path loses nothing
+    X, y = load_inputs(args.points, args.labels)
+    t0 = time.perf_counter()
     try:
-        X, y = load_inputs(args.points, args.labels)
-        t0 = time.perf_counter()
         res = cluster_labels(X, y, mode=args.mode, rate=args.rate,
                              on_duplicates=args.on_duplicates)
-        t1 = time.perf_counter()
-        order = sorted_label_order(res.labels)
-        D = label_distance_matrix(X, res.assignment, res.cluster_labels, order,
-                                  min_cluster_size=args.min_cluster_size, method=args.distance)
-        t2 = time.perf_counter()
-    except (HarnessError, ValueError) as err:
-        print(f"harness directprobe: error: {err}", file=sys.stderr)
-        return 1
+    except DuplicatePointsError as err:
+        raise DataFormatError(_duplicates_message(err, args)) from None
+    t1 = time.perf_counter()
+    order = sorted_label_order(res.labels)
+    D = label_distance_matrix(X, res.assignment, res.cluster_labels, order,
+                              min_cluster_size=args.min_cluster_size, method=args.distance)
+    t2 = time.perf_counter()
     mins = min_distance_per_label(D)
-    vec = distance_vector(D, order, order, missing="zero") if res.linear else None
+    # A label pair with no kept cluster has no distance: nan here, null in JSON, "n/a" in
+    # text; never 0, which would claim the labels touch.
+    vec = distance_vector(D, order, order, missing="drop") if res.linear else None
     sizes = np.bincount(res.assignment[res.assignment >= 0], minlength=res.n_clusters)
     record = {
         "n_points": int(X.shape[0]),
@@ -112,11 +169,21 @@ def run(args):
         json.dump(record, sys.stdout)
         sys.stdout.write("\n")
         return 0
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(record, fh)
+    if out is not None:
+        atomic_write_bytes(out, json.dumps(record).encode())
     _print_summary(record)
     return 0
+
+
+def _duplicates_message(err, args):
+    if args.on_duplicates == "drop":  # nothing left after dropping: the geometry says why
+        return f"{args.points}: {err}"
+    shown = "; ".join(", ".join(str(i + 1) for i in g) for g in err.groups[:5])
+    more = " ..." if len(err.groups) > 5 else ""
+    return (f"{args.points}: {sum(len(g) for g in err.groups)} points in {len(err.groups)} "
+            f"group(s) are identical but carry different labels (lines {shown}{more} of "
+            f"{args.labels}), so no clustering can separate them; pass --on-duplicates drop "
+            "to remove them.")
 
 
 def _num(v):
@@ -137,11 +204,13 @@ def _print_summary(rec):
         sizes = sorted(per_label.get(lab, []), reverse=True)
         shown = ", ".join(map(str, sizes[:10])) + (" ..." if len(sizes) > 10 else "")
         print(f"  {lab}: {len(sizes)} cluster(s), sizes {shown}")
-    if rec["distance_vector"] is not None:
+    if rec["distance_vector"] == []:
+        print("distance vector: empty (one label, no pairs)")
+    elif rec["distance_vector"] is not None:
         print("distance vector (pairs i<j, labels sorted as strings):")
-        print("  " + " ".join(f"{v:.4g}" for v in rec["distance_vector"]))
+        print("  " + " ".join(fmt_number(v) for v in rec["distance_vector"]))
     else:
         print("distance vector: undefined (not linear); see --json distance_matrix")
     print("minimum distance per label:")
     for lab, v in rec["min_distance"].items():
-        print(f"  {lab}: {'n/a' if v is None else f'{v:.4g}'}")
+        print(f"  {lab}: {fmt_number(v)}")

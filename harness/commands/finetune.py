@@ -2,36 +2,41 @@
 
 import json
 
-from ._common import add_data_dir, add_store, human_bytes
+from ..params import FINETUNE_RANGES, SPLITS
+from ._common import (POSITIVE_INT, add_data_dir, add_store, check_layers, existing_data_dir,
+                      fmt_number, human_bytes, model_config, writable_store)
 
 
 def register(subparsers):
+    ranges = FINETUNE_RANGES  # one declaration for FinetuneConfig.validate and the flags
     parser = subparsers.add_parser(
         "finetune", help="fine-tune a model on a task, snapshotting representations "
                          "(resumes an interrupted run with the same configuration)")
     parser.add_argument("--model", default="minilm-l6")
     parser.add_argument("--task", default="pos")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--learning-rate", type=float, default=3e-4)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--seed", type=ranges["seed"].parse, default=0)
+    parser.add_argument("--learning-rate", type=ranges["learning_rate"].parse, default=3e-4)
+    parser.add_argument("--batch-size", type=ranges["batch_size"].parse, default=32)
+    parser.add_argument("--epochs", type=ranges["epochs"].parse, default=None,
                         help="default: the paper's (10; 3 for bert-base)")
-    parser.add_argument("--max-updates", type=int, default=None)
-    parser.add_argument("--warmup-fraction", type=float, default=0.1)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--dropout", type=float, default=None)
-    parser.add_argument("--max-grad-norm", type=float, default=1.0)
-    parser.add_argument("--max-length", type=int, default=None)
-    parser.add_argument("--snapshot-every", type=int, default=5,
+    parser.add_argument("--max-updates", type=ranges["max_updates"].parse, default=None)
+    parser.add_argument("--warmup-fraction", type=ranges["warmup_fraction"].parse, default=0.1)
+    parser.add_argument("--weight-decay", type=ranges["weight_decay"].parse, default=0.01)
+    parser.add_argument("--dropout", type=ranges["dropout"].parse, default=None)
+    parser.add_argument("--max-grad-norm", type=ranges["max_grad_norm"].parse, default=1.0,
+                        help="gradient clipping norm (0 = no clipping)")
+    parser.add_argument("--max-length", type=ranges["max_length"].parse, default=None)
+    parser.add_argument("--snapshot-every", type=ranges["snapshot_every"].parse, default=5,
                         help="updates between snapshots (paper: 5)")
     parser.add_argument("--snapshot-layers", type=int, nargs="+", default=None,
                         help="hidden-state indices to snapshot (default all; 0 = embeddings)")
-    parser.add_argument("--snapshot-splits", nargs="+", default=["train", "test"])
+    parser.add_argument("--snapshot-splits", nargs="+", default=["train", "test"],
+                        choices=list(SPLITS))
     parser.add_argument("--snapshot-dtype", choices=["float32", "float16"], default="float32")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="bf16 autocast (CUDA only); fp32 is the only mode on CPU")
-    parser.add_argument("--max-train-sentences", type=int, default=None)
-    parser.add_argument("--max-test-sentences", type=int, default=None)
+    parser.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None)
+    parser.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None)
     parser.add_argument("--json", action="store_true", help="print the run's history as JSON")
     add_data_dir(parser)
     add_store(parser)
@@ -58,10 +63,14 @@ def config_from_args(args):
 
 def run(args):
     from ..finetune import finetune
-    from ..store import RunStore
 
-    store = RunStore(args.store)
-    result = finetune(config_from_args(args), store=store, data_dir=args.data_dir)
+    # finetune() checks the configuration, the model and the precision before loading
+    # anything; the store and the data directory are checked here first.
+    config = config_from_args(args).validate()
+    check_layers(args.snapshot_layers, model_config(args.model), "--snapshot-layers")
+    store = writable_store(args.store)
+    existing_data_dir(args.data_dir)
+    result = finetune(config, store=store, data_dir=args.data_dir)
     if args.json:
         print(json.dumps({"key": result.key, "history": result.history}, indent=1))
         return 0
@@ -73,6 +82,7 @@ def run(args):
     first, last = result.history[0], result.history[-1]
     print(f"{args.model}/{args.task}: {updates} updates, {len(result.snapshots)} snapshots, "
           f"{seconds:.0f} s ({updates / max(seconds, 1e-9):.2f} updates/s), head test accuracy "
-          f"{first['test_head_accuracy']:.4f} -> {last['test_head_accuracy']:.4f}, "
+          f"{fmt_number(first['test_head_accuracy'], '.4f')} -> "
+          f"{fmt_number(last['test_head_accuracy'], '.4f')}, "
           f"store {human_bytes(size)}, run {result.key}")
     return 0

@@ -2,7 +2,10 @@
 
 from dataclasses import replace
 
-from ._common import add_data_dir, add_store
+from ..exceptions import UnknownNameError
+
+from ._common import (POSITIVE_INT, add_data_dir, add_store, check_layers, existing_data_dir,
+                      fmt_number, known_tasks, known_tier, model_config, writable_store)
 
 
 def register(subparsers):
@@ -13,10 +16,13 @@ def register(subparsers):
     parser.add_argument("--tasks", "--task", nargs="+", default=["pos"], dest="tasks")
     parser.add_argument("--tier", default="tiny",
                         help="tier whose fine-tuning configuration and data caps to use")
-    parser.add_argument("--grid", default=None, help="probe grid: tiny or paper (default: tier's)")
+    parser.add_argument("--grid", default=None,
+                        help="probe grid: tiny or paper (default: the tier's)")
     parser.add_argument("--backend", choices=["torch", "sklearn"], default=None)
-    parser.add_argument("--seeds", type=int, default=None, help="probe initialisations")
-    parser.add_argument("--layer", type=int, default=-1)
+    parser.add_argument("--seeds", type=POSITIVE_INT.parse, default=None,
+                        help="probe initialisations")
+    parser.add_argument("--layer", type=int, default=-1,
+                        help="hidden-state index (0 = embeddings, negatives from the top)")
     add_data_dir(parser)
     add_store(parser)
     parser.set_defaults(func=run)
@@ -24,20 +30,31 @@ def register(subparsers):
 
 def run(args):
     from ..analyses import Workspace, probing
-    from ..store import RunStore
-    from ..tiers import get_tier
+    from ..probes import GRIDS
+    from ..registry import unknown_name_message
 
-    tier = get_tier(args.tier).with_selection([args.model], args.tasks)
+    # Check every option before fine-tuning or loading anything.
+    tier = known_tier(args.tier).with_selection([args.model], args.tasks)
+    if args.grid is not None and args.grid not in GRIDS:
+        raise UnknownNameError(unknown_name_message("probe grid", args.grid, sorted(GRIDS)))
+    known_tasks(args.tasks)
+    check_layers([args.layer], model_config(args.model), "--layer")
+    store = writable_store(args.store)
+    existing_data_dir(args.data_dir)
     changes = {k: v for k, v in (("probe_grid", args.grid), ("probe_backend", args.backend),
                                  ("probe_seeds", args.seeds)) if v is not None}
     tier = replace(tier, **changes)
-    ws = Workspace(tier, store=RunStore(args.store), data_dir=args.data_dir)
+    ws = Workspace(tier, store=store, data_dir=args.data_dir)
     print(f"{'task':8s} {'original':>16s} {'fine-tuned':>16s}  sizes (orig -> tuned)  seconds")
     for task in args.tasks:
         r = probing.original_vs_tuned(ws, args.model, task, args.layer)
         o, t = r["original"], r["tuned"]
-        print(f"{task:8s} {100 * o['accuracy_mean']:9.2f} ± {100 * o['accuracy_std']:4.2f} "
-              f"{100 * t['accuracy_mean']:9.2f} ± {100 * t['accuracy_std']:4.2f}  "
+        print(f"{task:8s} {_percent(o['accuracy_mean']):>9s} ± {_percent(o['accuracy_std']):>4s} "
+              f"{_percent(t['accuracy_mean']):>9s} ± {_percent(t['accuracy_std']):>4s}  "
               f"{tuple(o['hidden_sizes'])} -> {tuple(t['hidden_sizes'])}  "
               f"{(o['seconds'] or 0) + (t['seconds'] or 0):.0f}")
     return 0
+
+
+def _percent(fraction):
+    return fmt_number(None if fraction is None else 100 * fraction, ".2f")

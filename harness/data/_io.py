@@ -8,6 +8,7 @@ is ever produced.
 import gzip
 import logging
 import warnings
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -66,16 +67,51 @@ def file_key(path):
     return (str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
+# Leading bytes of the compressed formats someone may hand us instead of a text file.
+# (Binary magics only: a text file could start with bzip2's "BZh".)
+_COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip",
+                     b"(\xb5/\xfd": "zstd"}
+
+
+def read_bytes(path):
+    """The content of a data file, decompressed when its name ends in ``.gz``.
+
+    Raises
+    ------
+    DataFormatError
+        The ``.gz`` file is damaged or truncated; the message names it and how to fix it.
+    """
+    path = Path(path)
+    if path.suffix != ".gz":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise DataFormatError(
+            f"{path}: damaged gzip file ({err}). Replace it: `harness data download --force` "
+            f"fetches the official file, or decompress a good copy to {path.with_suffix('')}."
+        ) from None
+
+
 def read_lines(path, encoding="utf-8"):
     """Read a (possibly gzip-compressed) text file as a list of lines without newlines.
 
     A ``.gz`` suffix is decompressed transparently. Decoding errors become
-    :class:`DataFormatError` naming the line.
+    :class:`DataFormatError` naming the line; a compressed file without the ``.gz``
+    suffix (or in another format) and a damaged ``.gz`` are named as such.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
+    data = read_bytes(path)
+    for magic, fmt in _COMPRESSED_MAGIC.items():
+        if data.startswith(magic):
+            if path.suffix == ".gz":
+                fix = "it was compressed twice; decompress it once more."
+            elif fmt == "gzip":
+                fix = f"decompress it, or name it {path.name}.gz to have it read as is."
+            else:
+                fix = "decompress it."
+            raise DataFormatError(f"{path}: the file is {fmt}-compressed, not text: {fix}")
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as err:

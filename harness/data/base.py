@@ -13,6 +13,7 @@ sentence  ``()``                  the ``[CLS]`` vector
 So one structure serves loaders, extraction and fine-tuning alike.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Tuple
 
@@ -67,6 +68,20 @@ class TaskData:
     train: Split
     test: Split
     info: dict = field(default_factory=dict)
+
+    @property
+    def fingerprint(self):
+        """What keys results computed from this data.
+
+        ``{"files": {path: sha256}, "reader": code fingerprint}`` as recorded by
+        :func:`~harness.data.load_task`; for a task built by hand, ``{"content": sha256}``
+        of its kind, labels and splits.
+        """
+        recorded = self.info.get("fingerprint")
+        if recorded is not None:
+            return recorded
+        content = repr((self.kind, self.labels, self.train, self.test)).encode()
+        return {"content": hashlib.sha256(content).hexdigest()}
 
     def split(self, name):
         if name not in ("train", "test"):

@@ -16,7 +16,6 @@ Downloads stream into a temporary file beside the target, are verified, and only
 ``os.replace``-d into place, so a failed or corrupt download never leaves a partial file.
 """
 
-import difflib
 import gzip
 import hashlib
 import logging
@@ -24,11 +23,13 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
 from ..exceptions import ChecksumError, UnknownNameError
+from ..registry import unknown_name_message
 from ..settings import data_dir as resolve_data_dir
 
 logger = logging.getLogger(__name__)
@@ -165,11 +166,7 @@ def _select(datasets):
         datasets = [datasets]
     for name in datasets:
         if name not in MANIFEST:
-            msg = f"Unknown dataset {name!r}. Known: {', '.join(dataset_names())}."
-            close = difflib.get_close_matches(name, dataset_names(), n=3)
-            if close:
-                msg += f" Did you mean: {', '.join(close)}?"
-            raise UnknownNameError(msg)
+            raise UnknownNameError(unknown_name_message("dataset", name, dataset_names()))
     return list(datasets)
 
 
@@ -218,7 +215,13 @@ def check_file(entry, root):
         if not path.is_file():
             continue
         gzipped = sub is not None and sub.how == "gzip"
-        _, sha256, blob = digests(path, gzipped=gzipped)
+        try:
+            _, sha256, blob = digests(path, gzipped=gzipped)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+            # A damaged copy is a mismatch like any other: report it, do not crash.
+            return {"path": entry.path, "checked": rel, "status": "mismatch",
+                    "expected": "a readable gzip file", "got": f"damaged gzip ({err})",
+                    "note": "replace it with `harness data download --force`"}
         if sub is not None and sub.how == "reconstruction":
             bad = _mismatch(None, sub.git_blob, sha256, blob)
             status, note = "substitute", "validated reconstruction, not the official bytes"

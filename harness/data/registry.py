@@ -6,9 +6,11 @@ reading data; the loader itself is a lazy ``"module:attr"`` string imported on f
 
 import importlib
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Mapping
 
+from ..fingerprints import code_fingerprint, file_sha256
 from ..registry import Registry
 from ..settings import data_dir as resolve_data_dir
 from .base import TASK_KINDS
@@ -122,7 +124,10 @@ def load_task(name, data_dir=None, *, max_train_sentences=None, max_test_sentenc
     TaskData
         ``labels`` is the sorted label set of train. Test examples with labels absent from
         train are dropped with a :class:`~harness.exceptions.HarnessWarning` and counted in
-        ``info["dropped_test_labels"]``.
+        ``info["dropped_test_labels"]``. ``info["fingerprint"]`` (also
+        :attr:`TaskData.fingerprint`) holds the sha256 of every file read and the
+        fingerprint of the reader's code (:func:`harness.fingerprints.code_fingerprint`);
+        store keys of everything computed from the data include it.
 
     Raises
     ------
@@ -149,8 +154,18 @@ def load_task(name, data_dir=None, *, max_train_sentences=None, max_test_sentenc
             f"Task {name!r} does not accept option(s) {unknown}. "
             f"Its options are: {', '.join(f'{k}={v!r}' for k, v in allowed.items()) or 'none'}."
         )
-    return spec.load_function()(
-        name, resolve_data_dir(data_dir),
+    root = resolve_data_dir(data_dir)
+    data = spec.load_function()(
+        name, root,
         max_train_sentences=max_train_sentences, max_test_sentences=max_test_sentences,
         **spec.fixed, **options,
     )
+    return replace(data, info={**data.info, "fingerprint": _fingerprint(spec, data, root)})
+
+
+def _fingerprint(spec, data, root):
+    """What the loaded data depends on besides its options: the bytes of every file the
+    reader read (``info["files"]``, relative to ``root``) and the reader's code."""
+    files = sorted(set(data.info["files"].values()))
+    return {"files": {rel: file_sha256(Path(root) / rel) for rel in files},
+            "reader": code_fingerprint(spec.loader.partition(":")[0])}

@@ -105,7 +105,9 @@ def read_conllu(path, display=None):
     DataFormatError
         ``file:line: problem`` for a row without 10 columns, an ID that is not an
         integer/range/empty node or out of sequence, a head that is not an integer or is
-        out of range, an unknown UPOS tag or a malformed deprel.
+        out of range, a sentence whose heads do not form one tree (no root, two roots,
+        a cycle), an unknown UPOS tag or a malformed deprel; a damaged or compressed
+        file (see :func:`~harness.data._io.read_lines`).
     """
     return _read_conllu_cached(file_key(path), display or str(path))
 
@@ -183,8 +185,37 @@ def _parse_block(block, display):
             )
         if head == i:
             raise DataFormatError(f"{display}:{line_no}: word {i + 1} is its own head.")
+    _check_tree(heads, word_lines, display, start)
     sent_id = parsed.metadata.get("sent_id") or f"{display}:{start}"
     return UDSentence(sent_id, tuple(words), tuple(upos), tuple(heads), tuple(deprels), tuple(word_lines))
+
+
+def _check_tree(heads, word_lines, display, start):
+    """Raise unless the 0-based ``heads`` (-1 = root) form one tree: one root, no cycle."""
+    roots = [i for i, head in enumerate(heads) if head < 0]
+    if not roots:
+        raise DataFormatError(f"{display}:{start}: sentence has no root (no word with HEAD 0); "
+                              "every sentence needs exactly one.")
+    if len(roots) > 1:
+        raise DataFormatError(
+            f"{display}:{word_lines[roots[1]]}: word {roots[1] + 1} is a second root (word "
+            f"{roots[0] + 1} on line {word_lines[roots[0]]} already has HEAD 0).")
+    # With one root and every head in range, a word that does not reach the root by
+    # following heads lies on a cycle; walking from it at most n steps enters the cycle.
+    reaches_root = {roots[0]}
+    for i in range(len(heads)):
+        path = []
+        node = i
+        while node not in reaches_root and node not in path:
+            path.append(node)
+            node = heads[node]
+        if node in reaches_root:
+            reaches_root.update(path)
+            continue
+        cycle = path[path.index(node):]
+        shown = " -> ".join(str(w + 1) for w in cycle + [node])
+        raise DataFormatError(f"{display}:{word_lines[node]}: the HEAD column has a cycle "
+                              f"(words {shown}); it must form a tree.")
 
 
 def pos_examples(display):

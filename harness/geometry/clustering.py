@@ -1050,7 +1050,8 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates
     Raises
     ------
     DuplicatePointsError
-        Cross-label duplicates with ``on_duplicates="raise"``; ``.groups`` lists them.
+        Cross-label duplicates with ``on_duplicates="raise"``, or with ``"drop"`` when
+        every point is one (nothing would be left); ``.groups`` lists them.
     ValueError
         On invalid input or parameters.
     SolverError
@@ -1130,6 +1131,10 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates
                 f"but carry different labels, so no clustering can separate them: {shown}. "
                 "Pass on_duplicates='drop' to remove them.", groups)
         dropped = np.array(sorted(i for g in groups for i in g), dtype=np.int64)
+        if dropped.size == n_all:  # both modes refuse here, before they differ
+            raise DuplicatePointsError(
+                f"All {n_all} points are identical to a point of another label, so dropping "
+                "them leaves nothing to cluster.", groups)
         warnings.warn(f"Dropped {dropped.size} points with cross-label duplicates: {shown}.",
                       HarnessWarning, stacklevel=2)
         keep = np.setdiff1d(keep, dropped)

@@ -12,6 +12,7 @@ Srikumar (ACL 2022), Sec. 2-4, and ``/work/shared/paper/FINDINGS.md``:
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -89,7 +90,7 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
     labels : sequence, optional
         Row/column order of the output. Default: the distinct cluster labels sorted as
         strings (the authors' order, :func:`sorted_label_order`).
-    min_cluster_size : int, optional
+    min_cluster_size : int >= 1, optional
         Drop clusters with fewer points before averaging. The authors drop clusters
         with 5 points or fewer, i.e. ``min_cluster_size=6``. Default None keeps all.
     method : {"exact", "svc-compat"}, default="exact"
@@ -118,6 +119,10 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
     if method not in _METHODS:
         raise ValueError(f"The 'method' parameter of {caller} must be one of {list(_METHODS)}. "
                          f"Got {method!r} instead.")
+    if min_cluster_size is not None and (isinstance(min_cluster_size, bool) or not isinstance(
+            min_cluster_size, numbers.Integral) or min_cluster_size < 1):
+        raise ValueError(f"The 'min_cluster_size' parameter of {caller} must be an int >= 1 "
+                         f"or None. Got {min_cluster_size!r} instead.")
     X, a, cl = _check_clustering(X, assignment, cluster_labels, caller)
     order = sorted_label_order(np.unique(cl)) if labels is None else list(labels)
     pos = {lab: i for i, lab in enumerate(order)}

@@ -101,6 +101,19 @@ def model_directory(spec, cache_dir=None):
     return directory
 
 
+def model_config(name, cache_dir=None):
+    """A model's ``config.json`` as a dict, without loading its weights.
+
+    Also checks that the weights are there (:func:`model_directory`), so that a missing
+    model fails before any data is read.
+    """
+    directory = model_directory(resolve_model(name), cache_dir)
+    try:
+        return json.loads((directory / "config.json").read_text())
+    except ValueError as err:
+        raise ModelNotAvailableError(f"{directory / 'config.json'}: not valid JSON ({err}).") from None
+
+
 _FINGERPRINTS = {}
 
 

@@ -77,6 +77,12 @@ def resolve_model(name):
     path = Path(name).expanduser()
     if path.is_dir():
         return ModelSpec(str(name), f"dir:{path.resolve()}")
+    if name.startswith((".", "/", "~")):
+        from ..exceptions import ModelNotAvailableError
+
+        raise ModelNotAvailableError(f"model directory {path.resolve()} does not exist (or is "
+                                     "not a directory); give a directory with config.json, the "
+                                     "weights and the tokenizer files, or a model name.")
     if "/" in name or name.startswith("bert-"):
         return ModelSpec(name, f"hub:{name}")
     # Neither registered nor a directory nor hub-shaped: most likely a typo.

@@ -118,6 +118,18 @@ def test_verify_statuses(tmp_path, real_data_dir):
     assert dl.check_file(fake, tmp_path)["status"] == "ok"
 
 
+def test_damaged_gzip_copy_is_a_mismatch_not_a_crash(tmp_path):
+    dev = dl.MANIFEST["ud-ewt-r2.16"][0]
+    fake = dl.ManifestFile(dev.path, dev.url, git_blob="0" * 40,
+                           substitutes=(dl.Substitute(dev.path + ".gz", "gzip"),))
+    packed = gzip.compress(b"# a sentence\n" * 100)
+    (tmp_path / (dev.path + ".gz")).parent.mkdir(parents=True)
+    (tmp_path / (dev.path + ".gz")).write_bytes(packed[: len(packed) // 2])
+    record = dl.check_file(fake, tmp_path)
+    assert record["status"] == "mismatch" and record["checked"] == dev.path + ".gz"
+    assert record["got"].startswith("damaged gzip")
+
+
 def test_unreachable_url_and_unknown_dataset(tmp_path):
     def offline(url, timeout):
         raise urllib.error.URLError("no network")

@@ -79,5 +79,5 @@ def test_cli_stats(real_data_dir, capsys):
     assert main(["data", "stats", "--json", "--tasks", "trec-6", "--data-dir", str(real_data_dir)]) == 0
     parsed = json.loads(capsys.readouterr().out)
     assert parsed["trec-6"]["splits"]["test"]["labels"]["DESC"] == 138
-    assert main(["data", "stats", "--tasks", "tre-6"]) == 1
+    assert main(["data", "stats", "--tasks", "tre-6"]) == 2  # bad input: one line, exit 2
     assert "Did you mean: trec-6" in capsys.readouterr().err

@@ -142,6 +142,60 @@ def test_malformed_row_names_file_and_line(write, bad_row, problem):
     assert problem in str(err.value)
 
 
+@pytest.mark.parametrize("rows, line, problem", [
+    # no word has HEAD 0
+    ((row(1, "The", "DET", 2, "det"), row(2, "dog", "NOUN", 3, "nsubj"),
+      row(3, "ran", "VERB", 1, "acl")), 7, "sentence has no root (no word with HEAD 0)"),
+    # two words have HEAD 0
+    ((row(1, "The", "DET", 2, "det"), row(2, "dog", "NOUN", 0, "root"),
+      row(3, "ran", "VERB", 0, "root")), 11, "word 3 is a second root (word 2 on line 10"),
+    # 1 -> 3 -> 1 while 2 is the root
+    ((row(1, "The", "DET", 3, "det"), row(2, "dog", "NOUN", 0, "root"),
+      row(3, "ran", "VERB", 1, "acl")), 9, "the HEAD column has a cycle (words 1 -> 3 -> 1)"),
+])
+def test_heads_must_form_one_tree(write, rows, line, problem):
+    path = write("bad.conllu", GOOD + sentence(*rows, sent_id="s2"))
+    with pytest.raises(DataFormatError) as err:
+        read_conllu(path, "bad.conllu")
+    assert f"bad.conllu:{line}: {problem}" in str(err.value)
+
+
+def test_damaged_gzip_is_named(write, tmp_path):
+    packed = gzip.compress(GOOD.encode())
+    truncated = write("t.conllu.gz", packed[: len(packed) // 2])
+    with pytest.raises(DataFormatError, match=r"t.conllu.gz: damaged gzip file .*download --force"):
+        read_conllu(truncated)
+    garbage = write("g.conllu.gz", b"\x1f\x8b" + b"\x00" * 40)
+    with pytest.raises(DataFormatError, match="g.conllu.gz: damaged gzip file"):
+        read_conllu(garbage)
+
+
+def test_compressed_file_without_gz_suffix_is_named(write):
+    path = write("a.conllu", gzip.compress(GOOD.encode()))
+    with pytest.raises(DataFormatError, match=r"a.conllu: the file is gzip-compressed, not text: "
+                                               r".*name it a.conllu.gz"):
+        read_conllu(path)
+    twice = write("b.conllu.gz", gzip.compress(gzip.compress(GOOD.encode())))
+    with pytest.raises(DataFormatError, match="b.conllu.gz: .*compressed twice"):
+        read_conllu(twice)
+    xz = write("c.conllu", b"\xfd7zXZ\x00" + b"\x00" * 20)
+    with pytest.raises(DataFormatError, match="c.conllu: the file is xz-compressed"):
+        read_conllu(xz)
+
+
+def test_load_task_records_the_sha256_of_each_file_read(write, tmp_path):
+    import hashlib
+
+    write(PUD_R29, GOOD + GOOD.replace("s1", "s2"))
+    task = load_task("pos", tmp_path, pud_train_sentences=1)
+    digest = hashlib.sha256((tmp_path / PUD_R29).read_bytes()).hexdigest()
+    assert task.fingerprint["files"] == {PUD_R29: digest}
+    assert len(task.fingerprint["reader"]) == 12
+    write(PUD_R29, (GOOD + GOOD.replace("s1", "s2")).replace("\tDET\t", "\tPRON\t", 1))
+    assert load_task("pos", tmp_path, pud_train_sentences=1).fingerprint["files"] != \
+        task.fingerprint["files"]
+
+
 def test_missing_file_says_how_to_get_it(tmp_path):
     with pytest.raises(MissingDataError, match="harness data download") as err:
         load_task("pos", tmp_path)

@@ -299,6 +299,15 @@ def test_cli_directprobe(tmp_path, capsys):
     assert {"mode", "rate", "timings", "cluster_labels"} <= set(rec)
     assert "linear" in capsys.readouterr().out
     (tmp_path / "bad.txt").write_text("N\nV\n")
-    assert main(["directprobe", str(tmp_path / "p.npy"), str(tmp_path / "bad.txt")]) == 1
+    assert main(["directprobe", str(tmp_path / "p.npy"), str(tmp_path / "bad.txt")]) == 2  # bad input: exit 2 (docs/errors.md)
     err = capsys.readouterr().err
     assert "bad.txt: 2 labels for 30 points" in err
+
+
+@pytest.mark.parametrize("mode", ["reference", "exact"])
+def test_all_points_dropped_as_duplicates_fails_alike_in_both_modes(mode):
+    # Issue 14: exact answered 0 clusters, "linear", while reference hit an IndexError.
+    X = np.zeros((4, 2))
+    with pytest.raises(DuplicatePointsError, match="leaves nothing to cluster") as err:
+        cluster_labels(X, ["a", "b", "a", "b"], mode=mode, on_duplicates="drop")
+    assert err.value.groups == [[0, 1, 2, 3]]

@@ -179,3 +179,17 @@ def test_fixed_clustering_distances():
     assert not separable_lp(X2[y == "a"], X2[y == "b"])
     ok2, D2 = fixed_clustering_distances(X2, res.assignment, res.cluster_labels)
     assert not ok2 and np.all(D2 == 0)
+
+
+@pytest.mark.parametrize("size", [0, -1, 1.5, True])
+def test_min_cluster_size_below_one_is_refused(size):
+    X, y = squares()
+    with pytest.raises(ValueError, match="'min_cluster_size' parameter of label_distance_matrix"):
+        label_distance_matrix(X, y, min_cluster_size=size)
+
+
+def test_a_label_pair_without_kept_clusters_stays_undefined():
+    # Issue 14: undefined distances printed as 0. nan survives distance_vector(missing="drop").
+    X, y = squares()
+    D = label_distance_matrix(X, y, min_cluster_size=10**6)
+    assert np.isnan(distance_vector(D, sorted(set(y)), missing="drop")).all()
