@@ -140,6 +140,9 @@ def deviation_section(records):
                 lines.append(f"  Left the envelope: {'; '.join(dev['problems'])}.")
             if dev.get("note"):
                 lines.append(f"  Note: {dev['note']}.")
+        elif r["verdict"] == "fails" and r.get("numbers"):
+            lines.append("  Numbers: " + _cell("; ".join(
+                f"{k}={_num(v)}" for k, v in r["numbers"].items())))
         elif r["verdict"] == "fails":
             lines.append(f"  {_cell(r.get('reason', ''))}")
     return "\n".join(lines) or "None."
