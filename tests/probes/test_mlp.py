@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from harness.exceptions import UnknownNameError
-from harness.probes import GRIDS, MLPProbe, ProbeResult, get_grid, probe_grid_search
+from harness.probes import GRIDS, MLPProbe, ProbeResult, get_grid, probe_grid_search, select_probe_setting
 from harness.probes import mlp as mlp_mod
 from harness.probes._torch_backend import MemberSpec, train_mlps
 
@@ -263,10 +263,21 @@ def pos_last_layer(minilm):
 
 
 def test_backends_agree_on_real_representations(pos_last_layer):
-    # The check: on a real task, the tiny grid's mean test accuracy of the two
-    # backends differs by less than one point.
+    # The two backends implement one probe. On a real task: (a) the tiny grid's validation
+    # accuracies agree on average within one point, and (b) one setting, fixed in advance
+    # (the grid's first), retrained with 5 seeds gives mean test accuracies within one
+    # point. The *selected* setting may differ between backends, as between machines: the
+    # grid's settings lie within the validation set's resolution of each other and the
+    # selection picks the simplest within it (docs/probes.md); a different pick moves the
+    # accuracy by about a point, which is not a difference between the backends.
     (Xtr, ytr), (Xte, yte) = pos_last_layer["train"], pos_last_layer["test"]
-    res = {b: probe_grid_search(Xtr, ytr, Xte, yte, grid="tiny", backend=b, progress=False)
+    tables = {b: select_probe_setting(Xtr, ytr, grid="tiny", backend=b, progress=False)
+              for b in ("sklearn", "torch")}
+    mean_val = {b: np.mean([r["val_accuracy"] for r in t["validation_table"]])
+                for b, t in tables.items()}
+    assert abs(mean_val["sklearn"] - mean_val["torch"]) < 0.01, mean_val
+    fixed = {"hidden_sizes": [(64, 64)], "alpha": [1e-4], "max_iter": 200}
+    res = {b: probe_grid_search(Xtr, ytr, Xte, yte, grid=fixed, backend=b, progress=False)
            for b in ("sklearn", "torch")}
     assert res["sklearn"].accuracy_mean > 0.7, res["sklearn"]
     assert abs(res["sklearn"].accuracy_mean - res["torch"].accuracy_mean) < 0.01, res
