@@ -7,7 +7,7 @@ asv discovers ``PairwiseVerdicts`` and ``PairwiseDistances`` (``time_*``, ``peak
   one SciPy HiGHS feasibility LP per label pair (interior point; HiGHS' default dual
   simplex often ends in status "Unknown" on these LPs);
 * distances: ``exact`` = :func:`harness.geometry.pairwise_hull_distances` vs
-  ``svc-baseline`` = one ``sklearn.svm.SVC(kernel="linear", C=1e6)`` per pair (the
+  ``svc-baseline`` = one ``SVC(kernel="linear", C=1e6, tol=1e-5, max_iter=50000)`` per pair (the
   authors' method).
 
 By default asv runs cases (c) and (d); ``HARNESS_BENCH_FULL=1`` adds (a) and (b).
