@@ -1,7 +1,8 @@
 """Geometry kernels: separability, hull distances, DirectProbe clustering, analysis metrics.
 
-Pure functions and small estimators over NumPy arrays; no I/O. Slow, obviously-correct
-twins live in ``_reference.py`` and ``_reference_clustering.py``.
+Pure functions and small estimators over NumPy arrays; no I/O. The slow, obviously
+correct twins they are tested against are not installed: they live with the tests, in
+``tests/geometry/geometry_reference.py`` and ``geometry_reference_clustering.py``.
 """
 
 from .clustering import (

@@ -1093,7 +1093,7 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates
     See Also
     --------
     DirectProbe : the estimator wrapper.
-    harness.geometry._reference_clustering.cluster_labels_naive : the slow twin.
+    tests/geometry/geometry_reference_clustering.py: ``cluster_labels_naive``, the slow twin.
 
     References
     ----------

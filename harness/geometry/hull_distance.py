@@ -988,7 +988,7 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     See Also
     --------
     pairwise_hull_distances : all pairs of groups, batched.
-    harness.geometry._reference.hull_distance_reference : exact NNLS twin (small sets).
+    tests/geometry/geometry_reference.py: ``hull_distance_reference``, the exact NNLS twin.
     svc_compat_distance : the authors' SVC-based formula.
 
     References

@@ -266,7 +266,7 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
 
     See Also
     --------
-    harness.geometry._reference.are_separable_reference : plain LP, no filters.
+    tests/geometry/geometry_reference.py: ``are_separable_reference``, the plain LP.
     harness.geometry.hull_distance.hull_distance : the distance between the hulls.
 
     References
@@ -439,7 +439,7 @@ def are_separable(A, B, *, tol=1e-9):
     See Also
     --------
     separating_hyperplane : the plane itself, and the method.
-    harness.geometry._reference.are_separable_reference : the plain-LP twin.
+    tests/geometry/geometry_reference.py: ``are_separable_reference``, the plain-LP twin.
     harness.geometry.hull_distance.pairwise_separable : all pairs of groups at once.
 
     Examples

@@ -8,7 +8,7 @@ from sklearn.base import clone
 
 import harness.geometry.clustering as clustering_mod
 from harness.exceptions import DuplicatePointsError, HarnessWarning
-from harness.geometry._reference_clustering import cluster_labels_naive, separable_lp
+from geometry_reference_clustering import cluster_labels_naive, separable_lp
 from harness.geometry.clustering import (
     DirectProbe,
     cluster_labels,

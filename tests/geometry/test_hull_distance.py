@@ -13,11 +13,6 @@ from harness.geometry import (
     pairwise_separable,
     svc_compat_distance,
 )
-from harness.geometry._reference import (
-    are_separable_reference,
-    hull_distance_reference,
-    hull_distance_svm_reference,
-)
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -25,6 +20,11 @@ RTOL = 1e-6
 
 
 from geometry_helpers import gaussian_pair, point_sets, random_rotation  # noqa: E402
+from geometry_reference import (  # noqa: E402
+    are_separable_reference,
+    hull_distance_reference,
+    hull_distance_svm_reference,
+)
 
 
 def radius(A, B):

@@ -8,11 +8,8 @@ from hypothesis import strategies as st
 import harness.geometry.separability as sep_mod
 from harness.exceptions import HarnessWarning, SolverError
 from harness.geometry import are_separable, certified_gap, separating_hyperplane
-from harness.geometry._reference import are_separable_reference, hull_distance_reference
-
-
-
-from geometry_helpers import gaussian_pair, point_sets, random_rotation  # noqa: E402
+from geometry_helpers import gaussian_pair, point_sets, random_rotation
+from geometry_reference import are_separable_reference, hull_distance_reference
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,7 @@ from scipy.spatial.distance import squareform
 from scipy.stats import pearsonr
 
 from harness.exceptions import HarnessWarning
-from harness.geometry._reference_clustering import separable_lp
+from geometry_reference_clustering import separable_lp
 from harness.geometry.clustering import cluster_labels
 from harness.geometry.similarity import (
     centroid_difference_projection,
