@@ -18,18 +18,17 @@ import time
 
 import numpy as np
 
+from ..geometry import KERNEL_MODULES
 from ..geometry import clustering as clustering_kernels
 from ..geometry import similarity as metrics
 from .workspace import code_fingerprint
 
 logger = logging.getLogger(__name__)
 
-# The code a cached clustering or distance matrix depends on (by module path, since
-# harness.geometry re-exports functions under the same names).
-GEOMETRY_CODE = code_fingerprint(
-    "harness.geometry.clustering", "harness.geometry.hull_distance",
-    "harness.geometry._active_set_kernels", "harness.geometry.separability",
-    "harness.geometry.similarity")
+# The code a cached clustering or distance matrix depends on: every module of
+# harness.geometry (by module path, since harness.geometry re-exports functions under
+# the same names).
+GEOMETRY_CODE = code_fingerprint(*KERNEL_MODULES)
 
 
 def cluster(ws, vectors):

@@ -5,6 +5,8 @@ correct twins they are tested against are not installed: they live with the test
 ``tests/geometry/geometry_reference.py`` and ``geometry_reference_clustering.py``.
 """
 
+import pkgutil
+
 from .clustering import (
     ClusteringResult,
     DirectProbe,
@@ -12,15 +14,11 @@ from .clustering import (
     find_cross_label_duplicates,
     partition_from_merges,
 )
-from .hull_distance import (
-    HullDistance,
-    PairwiseHullInfo,
-    hull_distance,
-    pairwise_hull_distances,
-    pairwise_separable,
-    svc_compat_distance,
-)
-from .separability import are_separable, certified_gap, separating_hyperplane
+from .certificates import certified_gap
+from .hull_distance import HullDistance, hull_distance
+from .pairwise import PairwiseHullInfo, pairwise_hull_distances, pairwise_separable
+from .separability import are_separable, separating_hyperplane
+from .svc_compat import svc_compat_distance
 from .similarity import (
     centroid_difference_projection,
     distance_vector,
@@ -33,3 +31,8 @@ from .similarity import (
     spatial_similarity,
     spatial_similarity_from_matrices,
 )
+
+# Every module of this package, by name: the code a cached geometry result depends on
+# (harness.analyses fingerprints them). Listed from the package directory, so a new
+# module is included without anyone having to remember it.
+KERNEL_MODULES = tuple(sorted(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__)))

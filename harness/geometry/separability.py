@@ -12,8 +12,9 @@ from scipy.optimize import linprog
 from harness.exceptions import HarnessWarning, SolverError
 
 from ._validation import check_point_sets
+from .certificates import center_and_scale, certified_gap
 
-__all__ = ["are_separable", "separating_hyperplane", "certified_gap"]
+__all__ = ["are_separable", "separating_hyperplane"]
 
 # scipy.optimize.linprog status codes (see its docstring).
 _LP_STATUS = {
@@ -23,7 +24,6 @@ _LP_STATUS = {
     3: "unbounded",
     4: "numerical difficulties",
 }
-_UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 
 
 _MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* > 0 will do
@@ -124,46 +124,6 @@ def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
     )
 
 
-def certified_gap(A, B, w):
-    r"""Rigorous lower bound on :math:`\min_{a \in A} w \cdot a - \max_{b \in B} w \cdot b`.
-
-    The projections are computed in float64 and the worst-case rounding error of each
-    dot product, :math:`\gamma_d\, |x| \cdot |w|` with :math:`\gamma_d = d u / (1 - d u)`
-    (Higham, *Accuracy and Stability of Numerical Algorithms*, Thm. 3.5), is subtracted
-    on both sides, plus a relative :math:`4u` for the final subtraction. The bound
-    uses :math:`\gamma_{d+3}` so that it also covers up to two elementwise roundings
-    of the inputs (centring and scaling of the data before the call). A positive
-    value therefore proves, in exact arithmetic, that the hyperplane with normal `w`
-    strictly separates the two sets.
-
-    Parameters
-    ----------
-    A, B : ndarray of shape (n_a, d), (n_b, d)
-    w : ndarray of shape (d,)
-
-    Returns
-    -------
-    gap : float
-        Certified lower bound of the exact gap (may be negative).
-    pa_min, pb_max : float
-        The computed :math:`\min_a w \cdot a` and :math:`\max_b w \cdot b`.
-
-    Notes
-    -----
-    Cost :math:`O((n_a + n_b) d)`.
-    """
-    d = w.shape[0] + 3
-    gamma = d * _UNIT_ROUNDOFF / (1.0 - d * _UNIT_ROUNDOFF)
-    aw = np.abs(w)
-    pa = A @ w
-    pb = B @ w
-    pa_min = float(pa.min())
-    pb_max = float(pb.max())
-    err = gamma * (float((np.abs(A) @ aw).max()) + float((np.abs(B) @ aw).max()))
-    gap = pa_min - pb_max
-    return gap - err - 4 * _UNIT_ROUNDOFF * (abs(pa_min) + abs(pb_max)), pa_min, pb_max
-
-
 def _verified_plane(A, B, w, *, threshold_per_norm):
     """Normalise `w`, check its certified gap exceeds ``threshold_per_norm``; (w, b) or None."""
     norm = float(np.linalg.norm(w))
@@ -201,7 +161,8 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     constraints already admits no plane).
 
     Every returned plane is **verified** in float64 on the original data, with a
-    rigorous bound on rounding error (:func:`certified_gap`):
+    rigorous bound on rounding error
+    (:func:`~harness.geometry.certificates.certified_gap`):
 
     .. math::
 
@@ -292,15 +253,9 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
     """Unchecked core of :func:`separating_hyperplane` (inputs already validated)."""
     n_a, d = A.shape
     n_b = B.shape[0]
-    mu = (A.sum(axis=0) + B.sum(axis=0)) / (n_a + n_b)
-    P = A - mu
-    Q = B - mu
-    R = float(max(np.sqrt(np.einsum("ij,ij->i", P, P).max()),
-                  np.sqrt(np.einsum("ij,ij->i", Q, Q).max())))
+    (P, Q), mu, R = center_and_scale(A, B)
     if R == 0.0:  # every point is the same point: the hulls coincide
         return None
-    P /= R
-    Q /= R
     # The certified gap is measured on the centred data (a translation changes every
     # projection by the same amount, and the centred numbers round less).
     threshold = tol

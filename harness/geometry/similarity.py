@@ -19,7 +19,7 @@ import numpy as np
 from harness.exceptions import HarnessWarning
 
 from ._validation import check_points
-from .hull_distance import pairwise_hull_distances
+from .pairwise import pairwise_hull_distances
 
 __all__ = [
     "label_distance_matrix",
@@ -445,7 +445,7 @@ def fixed_clustering_distances(X_new, assignment, cluster_labels=None, labels=No
         :func:`label_distance_matrix` when `separates`, else zeros off the diagonal
         (the authors' convention; ``nan`` where a label has no cluster).
     """
-    from .hull_distance import pairwise_separable
+    from .pairwise import pairwise_separable
 
     caller = "fixed_clustering_distances"
     X, a, cl = _check_clustering(X_new, assignment, cluster_labels, caller)
