@@ -71,6 +71,6 @@ class DirectProbeClustering:
     track_clusters.unit = "clusters"
 
     def track_oracle_calls(self, dataset, mode):
-        return self._run(mode).n_lp_solved
+        return self._run(mode).n_oracle_calls
 
     track_oracle_calls.unit = "oracle calls"

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..geometry import KERNEL_MODULES
 from ..geometry import clustering as clustering_kernels
-from ..geometry import similarity as metrics
+from .. import geometry as metrics  # the package re-exports the metric functions
 from .workspace import code_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def cluster(ws, vectors):
                 "labels": [str(v) for v in result.labels],
                 "cluster_labels": [str(v) for v in result.cluster_labels],
                 "n_dropped_duplicates": int(len(result.dropped)),
-                "n_lp_solved": int(result.n_lp_solved),
+                "n_lp_solved": int(result.n_oracle_calls),
                 "seconds": time.perf_counter() - started,
                 "assignment": np.asarray(result.assignment, dtype=np.int64)}
 

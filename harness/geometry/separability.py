@@ -227,7 +227,9 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
 
     See Also
     --------
-    tests/geometry/geometry_reference.py: ``are_separable_reference``, the plain LP.
+
+    The twin it is tested against, ``are_separable_reference`` (one plain LP, no
+    filters), is in ``tests/geometry/geometry_reference.py``.
     harness.geometry.hull_distance.hull_distance : the distance between the hulls.
 
     References
@@ -394,7 +396,9 @@ def are_separable(A, B, *, tol=1e-9):
     See Also
     --------
     separating_hyperplane : the plane itself, and the method.
-    tests/geometry/geometry_reference.py: ``are_separable_reference``, the plain-LP twin.
+
+    The twin it is tested against, ``are_separable_reference`` (one plain LP), is in
+    ``tests/geometry/geometry_reference.py``.
     harness.geometry.hull_distance.pairwise_separable : all pairs of groups at once.
 
     Examples

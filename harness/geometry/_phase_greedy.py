@@ -1,0 +1,204 @@
+r"""DirectProbe's checked greedy phase: merge a candidate only if no hull overlaps.
+
+From a given state of the agglomeration (:mod:`._agglomeration`), repeatedly take the
+next candidate pair of same-label clusters (closest centroids over all labels) and
+merge it only when the merged cluster :math:`M = A \cup B` is strictly separable from
+every cluster :math:`Q` of every other label,
+
+.. math::
+
+    \operatorname{conv} M \cap \operatorname{conv} Q = \emptyset
+    \quad \text{for all } Q \text{ with } \operatorname{label}(Q) \ne
+    \operatorname{label}(M);
+
+otherwise the pair is rejected for good. The check (:func:`merge_ok`) runs against all
+other-label clusters at once, in the order: overlap witnesses, bounding balls
+(vectorised over a :class:`ClusterTable` of the active clusters), reuse of the planes
+cached for ``A`` and ``B``, batched centroid-direction planes, and the exact oracle
+(:meth:`~harness.geometry._oracle.Oracle.decide`) for the rest, closest pairs first
+(the likeliest to overlap, so a rejection comes early). Planes found for the merged
+cluster are cached under its new node id.
+
+This phase is all of ``mode="exact"``; ``mode="reference"`` runs it from the last good
+state found by the search phase (:mod:`._phase_search`).
+"""
+
+import numpy as np
+
+__all__ = ["ClusterTable", "greedy", "merge_ok"]
+
+
+class ClusterTable:
+    """Compact arrays of the active clusters of every label (swap-remove on merge)."""
+
+    def __init__(self, X, eng):
+        self.X = X
+        nodes, C, r, lab, mem = [], [], [], [], []
+        for li, blk in enumerate(eng.blocks):
+            for s in np.flatnonzero(blk.ids >= 0):
+                m = blk.members[s]
+                c = blk.C[s]
+                nodes.append(int(blk.ids[s]))
+                C.append(c)
+                r.append(_radius(X, m, c))
+                lab.append(li)
+                mem.append(m)
+        self.m = len(nodes)
+        self.C = np.array(C, dtype=np.float64).reshape(self.m, X.shape[1])
+        self.n2 = np.einsum("ij,ij->i", self.C, self.C)
+        self.r = np.array(r, dtype=np.float64)
+        self.lab = np.array(lab, dtype=np.int64)
+        self.node = np.array(nodes, dtype=np.int64)
+        self.members = mem
+        self.row = {n: i for i, n in enumerate(nodes)}
+
+    def replace(self, a, b, nid, c, rad, mem):
+        ia, ib = self.row.pop(a), self.row.pop(b)
+        self.C[ia] = c
+        self.n2[ia] = c @ c
+        self.r[ia] = rad
+        self.node[ia] = nid
+        self.members[ia] = mem
+        self.row[nid] = ia
+        last = self.m - 1
+        if ib != last:  # move the last row into b's place
+            self.C[ib] = self.C[last]
+            self.n2[ib] = self.n2[last]
+            self.r[ib] = self.r[last]
+            self.lab[ib] = self.lab[last]
+            self.node[ib] = self.node[last]
+            self.members[ib] = self.members[last]
+            self.row[int(self.node[ib])] = ib
+        self.members.pop()
+        self.m = last
+
+
+def _radius(X, mem, c):
+    diff = X[mem] - c
+    return float(np.sqrt(np.einsum("ij,ij->i", diff, diff).max()))
+
+
+
+def merge_ok(X, eng, table, oracle, lab, sa, sb):
+    """Check whether merging slots sa, sb of label `lab` keeps every hull disjoint.
+
+    Returns ``(ok, new_planes, cM, rM, mem)``.
+    """
+    blk = eng.blocks[lab]
+    a, b = int(blk.ids[sa]), int(blk.ids[sb])
+    if oracle.witness_hit(eng.cur, a, b):
+        oracle.stats["witness"] += 1
+        return False, None, None, None, None
+    ma, mb = blk.members[sa], blk.members[sb]
+    mem = np.concatenate((ma, mb))
+    na, nb = ma.size, mb.size
+    cM = (na * blk.C[sa] + nb * blk.C[sb]) / (na + nb)
+    XM = X[mem]
+    diff = XM - cM
+    rM = float(np.sqrt(np.einsum("ij,ij->i", diff, diff).max()))
+    m = table.m
+    # 1. Bounding balls, against every active cluster of another label at once.
+    d2 = table.n2[:m] + cM @ cM - 2.0 * (table.C[:m] @ cM)
+    dist = np.sqrt(np.maximum(d2, 0.0))
+    rsum = rM + table.r[:m]
+    rmax = np.maximum(rM, table.r[:m])
+    # The norm-trick distance can be off by ~eps * |c|^2 / dist; widen the test for it.
+    err = 1e-12 * (table.n2[:m] + cM @ cM) / np.maximum(dist, 1e-300)
+    meet = (table.lab[:m] != lab) & ~(dist - err > rsum + oracle._margin(dist, rmax))
+    rows = np.flatnonzero(meet)
+    oracle.stats["ball"] += int(np.count_nonzero(table.lab[:m] != lab)) - rows.size
+    new_planes = []
+    if rows.size == 0:
+        return True, new_planes, cM, rM, mem
+    qnodes = table.node[rows]
+    pending = np.ones(rows.size, bool)
+    # 2. Reuse planes verified for (a, Q) or (b, Q): the other part must lie on the same side.
+    for src, other in ((a, mb), (b, ma)):
+        idx, planes = [], []
+        for i in np.flatnonzero(pending):
+            p = oracle._get(src, int(qnodes[i]))
+            if p is not None:
+                idx.append(i)
+                planes.append(p)
+        if not idx:
+            continue
+        W = np.array([p[0] for p in planes])
+        bb = np.array([p[1] for p in planes])
+        smin = np.minimum(np.array([p[2] for p in planes]), (X[other] @ W.T).min(axis=0) + bb)
+        qmax = np.array([p[3] for p in planes])
+        idx = np.array(idx)
+        # The gap test does not depend on the offset; re-centre it in the margin.
+        ok = smin - qmax > oracle._margin(dist[rows[idx]], rmax[rows[idx]])
+        for j in np.flatnonzero(ok):
+            i = idx[j]
+            pending[i] = False
+            delta = -0.5 * (smin[j] + qmax[j])
+            new_planes.append((int(qnodes[i]), W[j], bb[j] + delta, smin[j] + delta,
+                               qmax[j] + delta))
+        oracle.stats["plane_reuse"] += int(ok.sum())
+    # 2b. Both parts had a plane against Q: try the sum of the two normals.
+    both, Ws = [], []
+    for i in np.flatnonzero(pending):
+        pa = oracle._get(a, int(qnodes[i]))
+        pb = oracle._get(b, int(qnodes[i]))
+        if pa is not None and pb is not None:
+            both.append(i)
+            Ws.append(pa[0] + pb[0])
+    if both:
+        both = np.array(both)
+        ok, W, sm, sq = oracle.direction_planes(
+            XM, np.array(Ws), [table.members[r] for r in rows[both]], dist[rows[both]],
+            rmax[rows[both]])
+        for j in np.flatnonzero(ok):
+            i = both[j]
+            pending[i] = False
+            bb = -0.5 * (sm[j] + sq[j])
+            new_planes.append((int(qnodes[i]), W[j], bb, sm[j] + bb, sq[j] + bb))
+        oracle.stats["plane_reuse"] += int(ok.sum())
+    # 3. Centroid-direction planes, batched.
+    left = np.flatnonzero(pending)
+    if left.size:
+        ok, W, sm, sq = oracle.centroid_planes(
+            XM, cM, table.C[rows[left]], [table.members[r] for r in rows[left]],
+            dist[rows[left]], rmax[rows[left]])
+        for j in np.flatnonzero(ok):
+            i = left[j]
+            pending[i] = False
+            bb = -0.5 * (sm[j] + sq[j])
+            new_planes.append((int(qnodes[i]), W[j], bb, sm[j] + bb, sq[j] + bb))
+        oracle.stats["centroid_plane"] += int(ok.sum())
+    # 4. The LP oracle, closest pairs first (the likeliest to overlap: early rejection).
+    left = np.flatnonzero(pending)
+    for i in left[np.argsort(dist[rows[left]] - rsum[rows[left]], kind="stable")]:
+        q = int(qnodes[i])
+        mq = table.members[rows[i]]
+        res = oracle.decide(XM, X[mq])
+        if len(res) == 2:
+            oracle.add_witness(mem[res[0]], mq[res[1]])
+            return False, None, None, None, None
+        new_planes.append((q,) + res)
+    return True, new_planes, cM, rM, mem
+
+
+def greedy(X, eng, oracle, stats):
+    """Greedy phase: check every candidate merge before making it."""
+    table = ClusterTable(X, eng)
+    while True:
+        cand = eng.best()
+        if cand is None:
+            break
+        d2, _, _, lab, sa, sb = cand
+        blk = eng.blocks[lab]
+        a, b = int(blk.ids[sa]), int(blk.ids[sb])
+        ok, planes, cM, rM, mem = merge_ok(X, eng, table, oracle, lab, sa, sb)
+        if not ok:
+            eng.reject(lab, sa, sb)
+            stats["rejected"] += 1
+            continue
+        nid = eng.merge(lab, sa, sb, d2)
+        table.replace(a, b, nid, blk.C[min(sa, sb)].copy(), rM, mem)
+        oracle.forget(a)
+        oracle.forget(b)
+        for q, w, bb, smin, qmax in planes:
+            oracle._store(nid, q, w, bb, smin, qmax)
+
