@@ -28,6 +28,7 @@ import numpy as np
 
 from harness.exceptions import SolverError
 
+from .certificates import center_and_scale
 from .hull_distance import hull_distance
 from .separability import separating_hyperplane
 
@@ -197,7 +198,10 @@ class Oracle:
             sp = np.flatnonzero(h.a_weights > 0)
             sq = np.flatnonzero(h.b_weights > 0)
             if 0 < sp.size < P.shape[0] or 0 < sq.size < Q.shape[0]:
-                if sp.size and sq.size and separating_hyperplane(P[sp], Q[sq], tol=self.tol) is None:
+                if sp.size and sq.size and separating_hyperplane(
+                        P[sp], Q[sq], tol=self.tol,
+                        upper_bound=_pair_length(P[sp], Q[sq], h.a_weights[sp],
+                                                 h.b_weights[sq])) is None:
                     return sp, sq
             return np.arange(P.shape[0]), np.arange(Q.shape[0])
         w, b = h.normal, h.offset
@@ -238,3 +242,15 @@ class Oracle:
         sq = np.maximum.reduceat(proj, starts)
         ok = good & (sm - sq > self._margin(dist, rmax))
         return ok, W, sm, sq
+
+
+def _pair_length(PS, QS, a, b):
+    """Upper bound of the distance between conv(PS) and conv(QS) from convex weights.
+
+    ``|a @ PS - b @ QS|``, computed on the centred and scaled points (so that rounding
+    is relative to their spread, not to their offset from the origin), plus ``1e-12``
+    of their radius for the rounding of the weights and the products (as
+    :func:`~harness.geometry.hull_distance.upper_bound`).
+    """
+    (PC, QC), _, R = center_and_scale(PS, QS)
+    return (float(np.linalg.norm(a @ PC - b @ QC)) + 1e-12) * R

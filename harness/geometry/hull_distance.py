@@ -121,7 +121,17 @@ def _probe_budget(d):
     return 2 * (d + 1) + 50
 
 
-def _drive(solver, A, B, P, Q, *, rtol, atol, max_iter, tol_lp):
+def upper_bound(solver, R):
+    r"""A rigorous upper bound of the hull distance from a solver's iterate.
+
+    The iterate :math:`x` (on data scaled by ``R``) is the difference of two convex
+    combinations of the scaled points, so :math:`\|x\| R` bounds the distance; 1e-12
+    (scaled) covers the rounding of :math:`x`, of the weights and of the scaling.
+    """
+    return (float(np.linalg.norm(solver.x)) + 1e-12) * R
+
+
+def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp):
     """Run one pair's solver to certification, asking the LP when it heads to 0.
 
     Returns the LP's answer as :func:`_finish` takes it: False when no LP was run,
@@ -138,7 +148,8 @@ def _drive(solver, A, B, P, Q, *, rtol, atol, max_iter, tol_lp):
     if not solver.done:
         gap = certified_gap(P, Q, solver.x)[0]
         if gap <= 0:
-            lp_plane = _separating_hyperplane(A, B, tol=tol_lp, initial_direction=solver.x)
+            lp_plane = _separating_hyperplane(A, B, tol=tol_lp, initial_direction=solver.x,
+                                              upper_bound=upper_bound(solver, R))
             if lp_plane is None:  # the hulls intersect: no need to converge
                 return None
         _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=max_iter)
@@ -169,7 +180,8 @@ def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter
     else:
         # The bounds cannot prove positivity: the LP oracle decides.
         if lp_plane is False:
-            lp_plane = _separating_hyperplane(A, B, tol=tol_lp, initial_direction=normal)
+            lp_plane = _separating_hyperplane(A, B, tol=tol_lp, initial_direction=normal,
+                                              upper_bound=upper_bound(solver, R))
         separable = lp_plane is not None
         if separable:
             lb = max(lb, certified_gap(A - mu, B - mu, lp_plane[0])[0])
@@ -334,10 +346,10 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     if R == 0.0:  # all points coincide
         return _finish(A, B, solver, mu, 1.0, tol_lp=tol_lp, rtol=rtol, atol=atol)
     tolerances = dict(rtol=rtol, atol=atol, max_iter=max_iter, tol_lp=tol_lp)
-    lp_plane = _drive(solver, A, B, P, Q, **tolerances)
+    lp_plane = _drive(solver, A, B, P, Q, R=R, **tolerances)
     if solver.stalled and lp_plane is not None:
         solver = wolfe_fallback(solver, atol=atol)
-        lp_plane = _drive(solver, A, B, P, Q, **tolerances)
+        lp_plane = _drive(solver, A, B, P, Q, R=R, **tolerances)
     return _finish(A, B, solver, mu, R, tol_lp=tol_lp, rtol=rtol, atol=atol, lp_plane=lp_plane,
                    max_iter=max_iter)
 

@@ -33,7 +33,7 @@ from ._blas import with_one_blas_thread
 from ._validation import check_groups
 from ._wolfe import wolfe_fallback
 from .certificates import batched_certified_gaps, center_and_scale, certified_gap
-from .hull_distance import _finish, _probe_budget, hull_distance
+from .hull_distance import _finish, _probe_budget, hull_distance, upper_bound
 from .separability import _separating_hyperplane
 from .svc_compat import svc_compat_distance
 
@@ -142,7 +142,7 @@ def _pairwise_core(X, groups, *, rtol, atol, max_iter, tol_lp, verdict_only, cal
         for p in block:
             g, h = pairs[p]
             solvers[p] = ActiveSet(scaled[g], scaled[h], pa0[p], pb0[p], atol=atol)
-        n_lp += _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig,
+        n_lp += _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, R=R,
                            verdict_only=verdict_only, rtol=rtol, atol=atol,
                            max_iter=max_iter, tol_lp=tol_lp, budget=budget,
                            fast_tol=fast_tol)
@@ -194,7 +194,7 @@ def _retry_alone(A, B, label_a, label_b, **tolerances):
 
 
 
-def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, verdict_only,
+def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, R, verdict_only,
                rtol, atol, max_iter, tol_lp, budget, fast_tol):
     """Rounds of (one major cycle per pair, one batched full LMO) for a block of pairs.
 
@@ -256,8 +256,8 @@ def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, verdic
                 g, h = pairs[p]
                 n_lp += 1
                 lp_plane[p] = _separating_hyperplane(
-                    orig[g], orig[h], tol=tol_lp, initial_direction=x if nx > 0 else None
-                )
+                    orig[g], orig[h], tol=tol_lp, initial_direction=x if nx > 0 else None,
+                    upper_bound=upper_bound(sv, R))
                 verdict[p] = lp_plane[p] is not None
                 if verdict[p] and not verdict_only and sv.n_iter < max_iter:
                     # Separable but not yet certified: keep iterating.

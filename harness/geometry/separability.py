@@ -137,7 +137,8 @@ def _verified_plane(A, B, w, *, threshold_per_norm):
     return None
 
 
-def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50):
+def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
+                          upper_bound=None):
     r"""Find a verified strictly separating hyperplane of two point sets, or ``None``.
 
     Solves the scale-free feasibility LP
@@ -184,6 +185,11 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
         then interior point) before a verdict.
     max_rounds : int, default=50
         Rounds of constraint generation before falling back to the LP on all points.
+    upper_bound : float, optional
+        A proven upper bound of the distance between the hulls (original
+        coordinates), e.g. the length of a pair of points found by a nearest-point
+        solver. When ``upper_bound <= tol * R / 2`` no plane can pass the
+        verification, so ``None`` is returned at once, without an LP (see Notes).
 
     Returns
     -------
@@ -210,6 +216,13 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
 
     Notes
     -----
+    **Known answers.** The certified gap of any unit normal is a lower bound of the
+    exact gap, which is at most the distance between the hulls. So when the hulls are
+    known to be closer than ``tol * R`` (``upper_bound``), no plane can pass the
+    verification and the answer is ``None`` whatever the LP finds; the factor 1/2
+    leaves room for the rounding of the bound. Nearest-point solvers drive intersecting
+    hulls to a pair of points ~1e-16 R apart, so this settles overlaps without an LP.
+
     Degenerate inputs: duplicates are harmless; a point shared by A and B (or lying in
     the other hull) caps the margin LP at ``t = 0``, so touching hulls are decided
     robustly; ``d > n`` is fine (generic sets are then separable);
@@ -247,17 +260,19 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     """
     A, B = check_point_sets(A, B, caller="separating_hyperplane")
     return _separating_hyperplane(A, B, tol=tol, feasibility_tol=feasibility_tol,
-                                  max_rounds=max_rounds)
+                                  max_rounds=max_rounds, upper_bound=upper_bound)
 
 
 def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
-                           initial_direction=None):
+                           initial_direction=None, upper_bound=None):
     """Unchecked core of :func:`separating_hyperplane` (inputs already validated)."""
     n_a, d = A.shape
     n_b = B.shape[0]
     (P, Q), mu, R = center_and_scale(A, B)
     if R == 0.0:  # every point is the same point: the hulls coincide
         return None
+    if upper_bound is not None and upper_bound <= 0.5 * tol * R:
+        return None  # no plane can pass the verification below (see Notes)
     # The certified gap is measured on the centred data (a translation changes every
     # projection by the same amount, and the centred numbers round less).
     threshold = tol
