@@ -28,7 +28,8 @@ import numpy as np
 
 from harness.exceptions import SolverError
 
-from .certificates import center_and_scale
+from .certificates import UNIT_ROUNDOFF, center_and_scale
+from ._projection_kernels import segment_max_dot
 from .hull_distance import hull_distance
 from .separability import separating_hyperplane
 
@@ -63,6 +64,11 @@ class Oracle:
 
     def __init__(self, X, codes, tol):
         self.X = X
+        # The cheap certificates project on the globally centred points, so that their
+        # rounding is relative to the data's spread, not to its offset from 0.
+        self.mean = X.mean(axis=0)
+        self.Xc = X - self.mean
+        self.xnorm = np.sqrt(np.einsum("ij,ij->i", self.Xc, self.Xc))
         self.codes = codes
         self.tol = float(tol)
         self.d = X.shape[1]
@@ -219,9 +225,165 @@ class Oracle:
         w, b = plane
         return w, b, float((P @ w).min() + b), float((Q @ w).max() + b)
 
-    def centroid_planes(self, XM, cM, Cq, q_members, dist, rmax):
-        """Try the centroid-direction plane of M against each Q; boolean ok + planes."""
-        return self.direction_planes(XM, cM[None, :] - Cq, q_members, dist, rmax)
+    def centroid_planes(self, mem, cM, table, rows, dist, rmax):
+        r"""Centroid-direction planes of a merged cluster M against clusters Q_k.
+
+        The plane normal to :math:`w_k = c_M - c_k` (centred centroids) separates when
+
+        .. math::
+
+            \min_{x \in M} (x \cdot c_M - x \cdot c_k)
+            - \max_{y \in Q_k} (y \cdot c_M - s_y) > \|w_k\| \cdot \text{margin},
+
+        with :math:`s_y = y \cdot c_k` kept per point by the cluster ``table``: the
+        points of M are multiplied once with all the centroids, and each :math:`Q_k`'s
+        points are read once, in place (:func:`._projection_kernels.segment_max_dot`),
+        instead of gathered. Rounding is bounded as in :meth:`centroid_planes_all`.
+
+        Parameters
+        ----------
+        mem : ndarray of int
+            Points of M.
+        cM : ndarray of shape (d,)
+            Centroid of M (raw coordinates).
+        table : ClusterTable
+            Active clusters (centred centroids ``Cc``, ``xmax``, ``s``, ``members``).
+        rows : ndarray of int, shape (k,)
+            Table rows of the clusters Q_k.
+        dist, rmax : ndarray of shape (k,)
+            Centroid distances and larger radii (for the margin).
+
+        Returns
+        -------
+        ok : ndarray of bool, shape (k,)
+        W : ndarray of shape (k, d)
+            Unit normals.
+        sm, sq : ndarray of shape (k,)
+            Lower bound of :math:`\min_{x \in M} x \cdot w` and upper bound of
+            :math:`\max_{y \in Q_k} y \cdot w` (raw coordinates).
+        """
+        cMc = cM - self.mean
+        Cq = table.Cc[rows]
+        GM = self.Xc[mem] @ np.vstack([cMc[None, :], Cq]).T
+        a_m = (GM[:, :1] - GM[:, 1:]).min(axis=0)
+        lens = np.array([table.members[r].size for r in rows], dtype=np.int64)
+        idx = np.concatenate([table.members[r] for r in rows]).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+        b_q = segment_max_dot(self.Xc, idx, starts, np.repeat(cMc[None, :], rows.size, 0),
+                              table.s)
+        gamma = _gamma(self.Xc.shape[1] + 2)
+        nc = np.sqrt(cMc @ cMc) + np.sqrt(np.einsum("ij,ij->i", Cq, Cq))
+        e_m = gamma * self.xnorm[mem].max() * nc + 2 * UNIT_ROUNDOFF * np.abs(a_m)
+        e_q = gamma * table.xmax[rows] * nc + 2 * UNIT_ROUNDOFF * np.abs(b_q)
+        W = cMc[None, :] - Cq
+        wn = np.sqrt(np.einsum("ij,ij->i", W, W))
+        good = wn > 0
+        wn_up = wn * (1.0 + _gamma(W.shape[1] + 2))
+        lo = a_m - e_m  # <= min over M of x . w (centred)
+        hi = b_q + e_q  # >= max over Q of y . w (centred)
+        ok = good & (lo - hi > wn_up * self._margin(dist, rmax))
+        # The unit normals and the bounds on them, back in raw coordinates
+        # (x . w = x_c . w + mean . w), for the plane store.
+        wn[~good] = 1.0
+        W /= wn[:, None]
+        shift = W @ self.mean
+        return ok, W, lo / wn + shift, hi / wn + shift
+
+    def centroid_planes_all(self, members, Cc, I, J, dist, rmax, *, budget=2**22):
+        r"""Centroid-direction planes of many cluster pairs at once: which ones separate.
+
+        For pair :math:`(i, j)` the plane normal to :math:`w = c_i - c_j` (centroids of
+        the globally centred points) separates when
+
+        .. math::
+
+            \min_{x \in i} x \cdot w - \max_{y \in j} y \cdot w
+            = a_{ij} + a_{ji} > \|w\| \cdot \text{margin},
+            \qquad a_{ij} = \min_{x \in i} (x \cdot c_i - x \cdot c_j),
+
+        so every value needed comes from the products :math:`G = X_c C_c^T` of the
+        points with the centroids: one matrix product (BLAS-3) per block of clusters,
+        instead of one gather of every partner's points per cluster. The rounding of
+        :math:`G` is bounded rigorously (Higham's :math:`\gamma_{d+2} \|x\|
+        (\|c_i\| + \|c_j\|)` per value, twice, plus the norm of :math:`w`) and
+        subtracted before the test.
+
+        Parameters
+        ----------
+        members : list of ndarray of int
+            Point indices of each cluster.
+        Cc : ndarray of shape (m, d)
+            Centroids of the clusters, globally centred (``C - X.mean(axis=0)``).
+        I, J : ndarray of int, shape (p,)
+            The pairs to test (cluster indices).
+        dist, rmax : ndarray of shape (p,)
+            Centroid distance and larger radius of each pair (for the margin).
+        budget : int
+            Largest number of entries of one block of :math:`G`.
+
+        Returns
+        -------
+        ok : ndarray of bool, shape (p,)
+
+        Notes
+        -----
+        Cost :math:`O(n_U m_U d)` for the ``m_U`` clusters involved and their
+        ``n_U`` points; memory ``budget`` doubles.
+        """
+        if I.size == 0:
+            return np.zeros(0, bool)
+        U = np.unique(np.concatenate([I, J]))
+        pos = np.full(Cc.shape[0], -1, np.int64)
+        pos[U] = np.arange(U.size)
+        CU = Cc[U]
+        cnorm = np.sqrt(np.einsum("ij,ij->i", CU, CU))
+        # Ordered pairs (source, target): a[src, tgt] = min over src's points.
+        src = np.concatenate([I, J])
+        tgt = np.concatenate([J, I])
+        order = np.argsort(src, kind="stable")
+        src, tgt = src[order], tgt[order]
+        bounds = np.flatnonzero(np.diff(src)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [src.size]))
+        a = np.empty(src.size)
+        err = np.empty(src.size)
+        gamma = _gamma(self.Xc.shape[1] + 2)
+        k0 = 0
+        while k0 < starts.size:
+            # A block of source clusters whose points times |U| fits the budget.
+            rows, k1 = [], k0
+            total = 0
+            while k1 < starts.size:
+                mem = members[src[starts[k1]]]
+                if rows and (total + mem.size) * U.size > budget:
+                    break
+                rows.append(mem)
+                total += mem.size
+                k1 += 1
+            idx = np.concatenate(rows)
+            G = self.Xc[idx] @ CU.T
+            off = 0
+            for k in range(k0, k1):
+                i = src[starts[k]]
+                mem = members[i]
+                Gi = G[off:off + mem.size]
+                off += mem.size
+                ts = tgt[starts[k]:ends[k]]
+                a[starts[k]:ends[k]] = (Gi[:, pos[i], None] - Gi[:, pos[ts]]).min(axis=0)
+                xmax = self.xnorm[mem].max()
+                err[starts[k]:ends[k]] = gamma * xmax * (cnorm[pos[i]] + cnorm[pos[ts]])
+            k0 = k1
+        # Back to pair order: the first half of the ordered pairs is (I, J).
+        back = np.empty_like(order)
+        back[order] = np.arange(order.size)
+        p = I.size
+        a_ij, a_ji = a[back[:p]], a[back[p:]]
+        e = err[back[:p]] + err[back[p:]]
+        num = a_ij + a_ji
+        num = num - 2.0 * e - 4 * UNIT_ROUNDOFF * (np.abs(a_ij) + np.abs(a_ji))
+        W = Cc[I] - Cc[J]
+        wn = np.sqrt(np.einsum("ij,ij->i", W, W)) * (1.0 + _gamma(Cc.shape[1] + 2))
+        return (wn > 0) & (num > wn * self._margin(dist, rmax))
 
     def direction_planes(self, XM, W, q_members, dist, rmax):
         r"""Try the plane normal to ``W[k]`` between M and ``Q_k``, offset-free.
@@ -242,6 +404,11 @@ class Oracle:
         sq = np.maximum.reduceat(proj, starts)
         ok = good & (sm - sq > self._margin(dist, rmax))
         return ok, W, sm, sq
+
+
+def _gamma(d):
+    """Higham's :math:`\gamma_d = d u / (1 - d u)`: relative error bound of a d-term dot product."""
+    return d * UNIT_ROUNDOFF / (1.0 - d * UNIT_ROUNDOFF)
 
 
 def _pair_length(PS, QS, a, b):

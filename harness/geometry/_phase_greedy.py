@@ -29,10 +29,22 @@ __all__ = ["ClusterTable", "greedy", "merge_ok"]
 
 
 class ClusterTable:
-    """Compact arrays of the active clusters of every label (swap-remove on merge)."""
+    """Compact arrays of the active clusters of every label (swap-remove on merge).
 
-    def __init__(self, X, eng):
+    Besides centroids ``C``, squared norms ``n2``, radii ``r``, labels, node ids and
+    members, it keeps what the centroid-plane certificate needs
+    (:meth:`~harness.geometry._oracle.Oracle.centroid_planes`): the centroids of the
+    globally centred points ``Cc``, the largest centred norm of each cluster's points
+    ``xmax``, and for every point ``s[y] = y_c . c_c(y)``, its centred coordinates
+    projected on its own cluster's centred centroid.
+    """
+
+    def __init__(self, X, eng, oracle):
         self.X = X
+        self.Xc = oracle.Xc
+        self.mean = oracle.mean
+        self.xnorm = oracle.xnorm
+        self.s = np.zeros(X.shape[0])
         nodes, C, r, lab, mem = [], [], [], [], []
         for li, blk in enumerate(eng.blocks):
             for s in np.flatnonzero(blk.ids >= 0):
@@ -46,16 +58,26 @@ class ClusterTable:
         self.m = len(nodes)
         self.C = np.array(C, dtype=np.float64).reshape(self.m, X.shape[1])
         self.n2 = np.einsum("ij,ij->i", self.C, self.C)
+        self.Cc = self.C - self.mean
+        self.xmax = np.empty(self.m)
+        for i, m in enumerate(mem):
+            self._project(i, m)
         self.r = np.array(r, dtype=np.float64)
         self.lab = np.array(lab, dtype=np.int64)
         self.node = np.array(nodes, dtype=np.int64)
         self.members = mem
         self.row = {n: i for i, n in enumerate(nodes)}
 
+    def _project(self, i, mem):
+        self.s[mem] = self.Xc[mem] @ self.Cc[i]
+        self.xmax[i] = self.xnorm[mem].max()
+
     def replace(self, a, b, nid, c, rad, mem):
         ia, ib = self.row.pop(a), self.row.pop(b)
         self.C[ia] = c
         self.n2[ia] = c @ c
+        self.Cc[ia] = c - self.mean
+        self._project(ia, mem)
         self.r[ia] = rad
         self.node[ia] = nid
         self.members[ia] = mem
@@ -64,6 +86,8 @@ class ClusterTable:
         if ib != last:  # move the last row into b's place
             self.C[ib] = self.C[last]
             self.n2[ib] = self.n2[last]
+            self.Cc[ib] = self.Cc[last]
+            self.xmax[ib] = self.xmax[last]
             self.r[ib] = self.r[last]
             self.lab[ib] = self.lab[last]
             self.node[ib] = self.node[last]
@@ -158,9 +182,8 @@ def merge_ok(X, eng, table, oracle, lab, sa, sb):
     # 3. Centroid-direction planes, batched.
     left = np.flatnonzero(pending)
     if left.size:
-        ok, W, sm, sq = oracle.centroid_planes(
-            XM, cM, table.C[rows[left]], [table.members[r] for r in rows[left]],
-            dist[rows[left]], rmax[rows[left]])
+        ok, W, sm, sq = oracle.centroid_planes(mem, cM, table, rows[left], dist[rows[left]],
+                                               rmax[rows[left]])
         for j in np.flatnonzero(ok):
             i = left[j]
             pending[i] = False
@@ -182,7 +205,7 @@ def merge_ok(X, eng, table, oracle, lab, sa, sb):
 
 def greedy(X, eng, oracle, stats):
     """Greedy phase: check every candidate merge before making it."""
-    table = ClusterTable(X, eng)
+    table = ClusterTable(X, eng, oracle)
     while True:
         cand = eng.best()
         if cand is None:

@@ -84,6 +84,7 @@ def check_state(X, codes, merges, k, oracle, stats):
     nodes, C, r, lab, members = state_summary(X, codes, node)
     m = nodes.size
     n2 = np.einsum("ij,ij->i", C, C)
+    Cc = C - oracle.mean
     # Pass 1, by blocks of rows (memory O(block * m), never O(m^2)): bounding balls,
     # cached node pairs, centroid planes. Only the undecided pairs are kept.
     block = max(1, int(1_000_000 // max(m, 1)))
@@ -110,19 +111,10 @@ def check_state(X, codes, merges, k, oracle, stats):
                          not in oracle.planes for i, j in zip(ii, jj)], dtype=bool)
         oracle.stats["cached_pair"] += int((~keep).sum())
         ii, jj, slack = ii[keep], jj[keep], slack[keep]
-        pending = np.ones(ii.size, bool)
-        bounds = np.flatnonzero(np.diff(ii)) + 1  # np.nonzero returns rows in order
-        for grp in np.split(np.arange(ii.size), bounds):
-            if grp.size == 0:
-                continue
-            i = ii[grp[0]]
-            js = jj[grp]
-            dd = np.linalg.norm(C[js] - C[i], axis=1)
-            ok, _, _, _ = oracle.centroid_planes(X[members[i]], C[i], C[js],
-                                                 [members[j] for j in js], dd,
-                                                 np.maximum(r[i], r[js]))
-            pending[grp[ok]] = False
-            oracle.stats["centroid_plane"] += int(ok.sum())
+        dd = np.linalg.norm(C[ii] - C[jj], axis=1)
+        ok = oracle.centroid_planes_all(members, Cc, ii, jj, dd, np.maximum(r[ii], r[jj]))
+        pending = ~ok
+        oracle.stats["centroid_plane"] += int(ok.sum())
         I.append(ii[pending])
         J.append(jj[pending])
         S.append(slack[pending])

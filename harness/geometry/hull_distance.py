@@ -131,12 +131,38 @@ def upper_bound(solver, R):
     return (float(np.linalg.norm(solver.x)) + 1e-12) * R
 
 
+def _lp_answer(solver, A, B, *, R, tol_lp, direction):
+    """The LP oracle's verdict on a pair, without the LP where the solver knows it.
+
+    :func:`~harness.geometry.separability._separating_hyperplane` asked with
+    ``initial_direction=direction``, given the solver's iterate as a pair of points
+    (``upper_bound``: no plane if they are closer than ``tol_lp * R_lp / 2``) and as a
+    direction (``sure_direction``: a plane if its margin is far above what the LP
+    resolves).
+    ``R`` is the radius the solver's data are scaled by.
+    """
+    return _separating_hyperplane(A, B, tol=tol_lp, initial_direction=direction,
+                                  upper_bound=upper_bound(solver, R),
+                                  sure_direction=solver.x)
+
+
 def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp):
     """Run one pair's solver to certification, asking the LP when it heads to 0.
 
     Returns the LP's answer as :func:`_finish` takes it: False when no LP was run,
     a plane when the LP found one, None when the LP proved that the hulls intersect
     (the solver is then left unconverged: no need).
+
+    The LP is asked once the solver has added ``_probe_budget`` points (five times that
+    while the iterate is still far from 0) without a certified positive gap. Its
+    answer is then needed, but it is often known: the solver first runs on for up to
+    ``5 * _probe_budget`` more points (exactly the iterations that follow a plane
+    found by the LP), and a pair of points closer than ``tol_lp * R / 2`` then proves
+    that no plane can pass the LP's verification (see
+    :func:`~harness.geometry.separability.separating_hyperplane`). Nearest-point
+    iterates on intersecting hulls end ~1e-16 R apart, so only pairs that are still
+    undecided pay for the LP, which is asked with the direction it would have been
+    given at the budget point, so that its answer does not depend on the wait.
     """
     budget = _probe_budget(A.shape[1])
     _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=min(max_iter, budget))
@@ -148,8 +174,10 @@ def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp):
     if not solver.done:
         gap = certified_gap(P, Q, solver.x)[0]
         if gap <= 0:
-            lp_plane = _separating_hyperplane(A, B, tol=tol_lp, initial_direction=solver.x,
-                                              upper_bound=upper_bound(solver, R))
+            direction = solver.x.copy()
+            _run(solver, P, Q, rtol=rtol, atol=atol,
+                 max_iter=min(max_iter, solver.n_iter + 5 * budget))
+            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=direction)
             if lp_plane is None:  # the hulls intersect: no need to converge
                 return None
         _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=max_iter)
@@ -180,8 +208,7 @@ def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter
     else:
         # The bounds cannot prove positivity: the LP oracle decides.
         if lp_plane is False:
-            lp_plane = _separating_hyperplane(A, B, tol=tol_lp, initial_direction=normal,
-                                              upper_bound=upper_bound(solver, R))
+            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=normal)
         separable = lp_plane is not None
         if separable:
             lb = max(lb, certified_gap(A - mu, B - mu, lp_plane[0])[0])

@@ -27,6 +27,9 @@ _LP_STATUS = {
 
 
 _MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* > 0 will do
+# A known plane whose margin, in the margin LP's own terms, is this many times HiGHS'
+# feasibility tolerance settles "separable" without the LP (separating_hyperplane, Notes).
+_SURE_FACTOR = 50.0
 
 
 def _plane_rows(P, Q, extra=0):
@@ -138,7 +141,7 @@ def _verified_plane(A, B, w, *, threshold_per_norm):
 
 
 def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
-                          upper_bound=None):
+                          upper_bound=None, sure_direction=None):
     r"""Find a verified strictly separating hyperplane of two point sets, or ``None``.
 
     Solves the scale-free feasibility LP
@@ -190,6 +193,10 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
         coordinates), e.g. the length of a pair of points found by a nearest-point
         solver. When ``upper_bound <= tol * R / 2`` no plane can pass the
         verification, so ``None`` is returned at once, without an LP (see Notes).
+    sure_direction : array-like of shape (d,), optional
+        A direction (e.g. a nearest-point solver's iterate) tried first with a higher
+        bar: when its plane's margin is far above what the LP resolves (see Notes),
+        that plane is returned without an LP.
 
     Returns
     -------
@@ -222,6 +229,16 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     verification and the answer is ``None`` whatever the LP finds; the factor 1/2
     leaves room for the rounding of the bound. Nearest-point solvers drive intersecting
     hulls to a pair of points ~1e-16 R apart, so this settles overlaps without an LP.
+    Conversely, a ``sure_direction`` :math:`w` (unit norm) with certified gap
+    :math:`g` on the scaled data is a feasible point of the margin LP with
+    :math:`t = g / (2 \|w\|_\infty)`. When that is at least 50 times
+    ``feasibility_tol``, the LP's optimum is too, HiGHS finds a positive margin, and
+    its plane's gap, at least :math:`2 (t^* - \text{feasibility\_tol}) / \sqrt{d}`,
+    passes the verification: the answer "separable" is known, and the given
+    direction's plane is returned in the LP's place. Closer hulls are left to the LP,
+    whose verdict there can depend on the plane it finds: on two 2-d segments it
+    reports no plane up to ~200 ``tol * R`` (where ``t*`` falls below its tolerance),
+    while the hull distance certifies them separable.
 
     Degenerate inputs: duplicates are harmless; a point shared by A and B (or lying in
     the other hull) caps the margin LP at ``t = 0``, so touching hulls are decided
@@ -260,11 +277,12 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     """
     A, B = check_point_sets(A, B, caller="separating_hyperplane")
     return _separating_hyperplane(A, B, tol=tol, feasibility_tol=feasibility_tol,
-                                  max_rounds=max_rounds, upper_bound=upper_bound)
+                                  max_rounds=max_rounds, upper_bound=upper_bound,
+                                  sure_direction=sure_direction)
 
 
 def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
-                           initial_direction=None, upper_bound=None):
+                           initial_direction=None, upper_bound=None, sure_direction=None):
     """Unchecked core of :func:`separating_hyperplane` (inputs already validated)."""
     n_a, d = A.shape
     n_b = B.shape[0]
@@ -273,6 +291,16 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
         return None
     if upper_bound is not None and upper_bound <= 0.5 * tol * R:
         return None  # no plane can pass the verification below (see Notes)
+    if sure_direction is not None:
+        w = np.asarray(sure_direction, float)
+        norm = float(np.linalg.norm(w))
+        if np.isfinite(norm) and norm > 0:
+            w = w / norm
+            t = certified_gap(P, Q, w)[0] / (2.0 * np.abs(w).max())
+            if t >= _SURE_FACTOR * feasibility_tol:  # the LP finds a plane (see Notes)
+                plane = _verified_plane(P, Q, w, threshold_per_norm=tol)
+                if plane is not None:
+                    return _to_original(plane, mu, R)
     # The certified gap is measured on the centred data (a translation changes every
     # projection by the same amount, and the centred numbers round less).
     threshold = tol
