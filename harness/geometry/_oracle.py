@@ -28,7 +28,7 @@ import numpy as np
 
 from harness.exceptions import SolverError
 
-from .certificates import UNIT_ROUNDOFF, center_and_scale
+from .certificates import UNIT_ROUNDOFF, center_and_scale, gamma
 from ._projection_kernels import segment_max_dot
 from .hull_distance import hull_distance
 from .separability import separating_hyperplane
@@ -271,14 +271,14 @@ class Oracle:
         starts = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
         b_q = segment_max_dot(self.Xc, idx, starts, np.repeat(cMc[None, :], rows.size, 0),
                               table.s)
-        gamma = _gamma(self.Xc.shape[1] + 2)
+        g = gamma(self.Xc.shape[1] + 2)
         nc = np.sqrt(cMc @ cMc) + np.sqrt(np.einsum("ij,ij->i", Cq, Cq))
-        e_m = gamma * self.xnorm[mem].max() * nc + 2 * UNIT_ROUNDOFF * np.abs(a_m)
-        e_q = gamma * table.xmax[rows] * nc + 2 * UNIT_ROUNDOFF * np.abs(b_q)
+        e_m = g * self.xnorm[mem].max() * nc + 2 * UNIT_ROUNDOFF * np.abs(a_m)
+        e_q = g * table.xmax[rows] * nc + 2 * UNIT_ROUNDOFF * np.abs(b_q)
         W = cMc[None, :] - Cq
         wn = np.sqrt(np.einsum("ij,ij->i", W, W))
         good = wn > 0
-        wn_up = wn * (1.0 + _gamma(W.shape[1] + 2))
+        wn_up = wn * (1.0 + gamma(W.shape[1] + 2))
         lo = a_m - e_m  # <= min over M of x . w (centred)
         hi = b_q + e_q  # >= max over Q of y . w (centred)
         ok = good & (lo - hi > wn_up * self._margin(dist, rmax))
@@ -347,7 +347,7 @@ class Oracle:
         ends = np.concatenate((bounds, [src.size]))
         a = np.empty(src.size)
         err = np.empty(src.size)
-        gamma = _gamma(self.Xc.shape[1] + 2)
+        g = gamma(self.Xc.shape[1] + 2)
         k0 = 0
         while k0 < starts.size:
             # A block of source clusters whose points times |U| fits the budget.
@@ -371,7 +371,7 @@ class Oracle:
                 ts = tgt[starts[k]:ends[k]]
                 a[starts[k]:ends[k]] = (Gi[:, pos[i], None] - Gi[:, pos[ts]]).min(axis=0)
                 xmax = self.xnorm[mem].max()
-                err[starts[k]:ends[k]] = gamma * xmax * (cnorm[pos[i]] + cnorm[pos[ts]])
+                err[starts[k]:ends[k]] = g * xmax * (cnorm[pos[i]] + cnorm[pos[ts]])
             k0 = k1
         # Back to pair order: the first half of the ordered pairs is (I, J).
         back = np.empty_like(order)
@@ -382,7 +382,7 @@ class Oracle:
         num = a_ij + a_ji
         num = num - 2.0 * e - 4 * UNIT_ROUNDOFF * (np.abs(a_ij) + np.abs(a_ji))
         W = Cc[I] - Cc[J]
-        wn = np.sqrt(np.einsum("ij,ij->i", W, W)) * (1.0 + _gamma(Cc.shape[1] + 2))
+        wn = np.sqrt(np.einsum("ij,ij->i", W, W)) * (1.0 + gamma(Cc.shape[1] + 2))
         return (wn > 0) & (num > wn * self._margin(dist, rmax))
 
     def direction_planes(self, XM, W, q_members, dist, rmax):
@@ -404,11 +404,6 @@ class Oracle:
         sq = np.maximum.reduceat(proj, starts)
         ok = good & (sm - sq > self._margin(dist, rmax))
         return ok, W, sm, sq
-
-
-def _gamma(d):
-    """Higham's :math:`\gamma_d = d u / (1 - d u)`: relative error bound of a d-term dot product."""
-    return d * UNIT_ROUNDOFF / (1.0 - d * UNIT_ROUNDOFF)
 
 
 def _pair_length(PS, QS, a, b):
