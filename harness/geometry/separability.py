@@ -28,8 +28,9 @@ _LP_STATUS = {
 
 _MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* > 0 will do
 # A known plane whose margin, in the margin LP's own terms, is this many times HiGHS'
-# feasibility tolerance settles "separable" without the LP (separating_hyperplane, Notes).
-_SURE_FACTOR = 50.0
+# feasibility tolerance settles "separable" without the LP (separating_hyperplane, Notes;
+# the LP itself resolves margins from ~2.5 times its tolerance on).
+_SURE_FACTOR = 10.0
 
 
 def _plane_rows(P, Q, extra=0):
@@ -231,14 +232,15 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     hulls to a pair of points ~1e-16 R apart, so this settles overlaps without an LP.
     Conversely, a ``sure_direction`` :math:`w` (unit norm) with certified gap
     :math:`g` on the scaled data is a feasible point of the margin LP with
-    :math:`t = g / (2 \|w\|_\infty)`. When that is at least 50 times
+    :math:`t = g / (2 \|w\|_\infty)`. When that is at least 10 times
     ``feasibility_tol``, the LP's optimum is too, HiGHS finds a positive margin, and
     its plane's gap, at least :math:`2 (t^* - \text{feasibility\_tol}) / \sqrt{d}`,
     passes the verification: the answer "separable" is known, and the given
-    direction's plane is returned in the LP's place. Closer hulls are left to the LP,
-    whose verdict there can depend on the plane it finds: on two 2-d segments it
-    reports no plane up to ~200 ``tol * R`` (where ``t*`` falls below its tolerance),
-    while the hull distance certifies them separable.
+    direction's plane is returned in the LP's place (on two 2-d segments the LP finds
+    its plane from :math:`t^* \approx 2.5` times the tolerance on). Closer hulls are
+    left to the LP, whose verdict there can depend on the plane it finds: on those
+    segments it reports no plane up to ~200 ``tol * R`` (:math:`t^*` at or below its
+    tolerance), while the hull distance certifies them separable.
 
     Degenerate inputs: duplicates are harmless; a point shared by A and B (or lying in
     the other hull) caps the margin LP at ``t = 0``, so touching hulls are decided

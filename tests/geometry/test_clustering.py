@@ -90,9 +90,12 @@ def test_well_separated_labels_give_one_cluster_per_label():
         assert res.labels.tolist() == ["a", "b", "c", "d"]
         assert res.cluster_labels.tolist() == ["a", "b", "c", "d"]
         assert partition(res.assignment) == partition(np.unique(y, return_inverse=True)[1])
-    # The linear case is decided from the end state alone, without any greedy step.
-    ref = cluster_labels(X, y, mode="reference")
-    assert ref.stats["state_checks"] == 1 and ref.stats["first_bad_state"] is None
+    # The linear case is decided from the end state alone, without any greedy step,
+    # in both modes (every merge would pass its check).
+    for mode in ("reference", "exact"):
+        res = cluster_labels(X, y, mode=mode)
+        assert res.stats["state_checks"] == 1 and res.stats["first_bad_state"] is None
+        assert "greedy" not in res.stats["timings"]
 
 
 @pytest.mark.parametrize("seed", [0, 1])

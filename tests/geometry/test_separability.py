@@ -204,7 +204,7 @@ def _counted_lp(monkeypatch):
 
 
 def test_sure_direction_far_above_the_threshold_needs_no_lp(monkeypatch):
-    # A direction whose margin is 50 times HiGHS' feasibility tolerance settles
+    # A direction whose margin is 10 times HiGHS' feasibility tolerance settles
     # "separable" without an LP (the LP answers the same); the wrong one does not.
     A, B, R = _segments(1e-3)
     assert separating_hyperplane(A, B) is not None
@@ -216,7 +216,7 @@ def test_sure_direction_far_above_the_threshold_needs_no_lp(monkeypatch):
     assert calls  # the wrong orientation proves nothing: the LP decided
 
 
-@pytest.mark.parametrize("k, lp_plane", [(50, False), (1000, True)])
+@pytest.mark.parametrize("k, lp_plane", [(50, False), (500, True), (1500, True)])
 def test_sure_direction_near_the_threshold_leaves_the_verdict_to_the_lp(k, lp_plane,
                                                                        monkeypatch):
     # Hulls k tol * R apart: the exact direction is below the bar, so the LP still
