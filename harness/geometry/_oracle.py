@@ -29,6 +29,7 @@ import numpy as np
 from harness.exceptions import SolverError
 
 from .certificates import UNIT_ROUNDOFF, center_and_scale, gamma
+from ._plane_store import PlaneStore
 from ._projection_kernels import segment_max_dot
 from .hull_distance import hull_distance
 from .separability import separating_hyperplane
@@ -72,51 +73,11 @@ class Oracle:
         self.codes = codes
         self.tol = float(tol)
         self.d = X.shape[1]
-        self.planes = {}  # (lo node, hi node) -> (w, b, min over lo side, max over hi side)
-        self.partners = {}  # node -> set of nodes with a stored plane
-        self.max_planes = max(1000, PLANE_BUDGET // (8 * (self.d + 8)))
+        self.planes = PlaneStore(self.d, max(1000, PLANE_BUDGET // (8 * (self.d + 8))))
         self._wit_sides = []  # overlap witnesses: (points of side 1, points of side 2)
         self._wit_flat = None
         self.stats = dict(ball=0, plane_reuse=0, centroid_plane=0, witness=0, oracle_calls=0,
                           oracle_overlaps=0, cached_pair=0)
-
-    # -- plane store ---------------------------------------------------------------------
-    def _store(self, x, y, w, b, xmin, ymax):
-        """Store a plane with ``w.p + b > 0`` on node x (min `xmin`) and < 0 on y."""
-        if len(self.planes) >= self.max_planes:
-            return
-        if x > y:
-            x, y, w, b, xmin, ymax = y, x, -w, -b, -ymax, -xmin
-        self.planes[(x, y)] = (w, b, xmin, ymax)
-        self.partners.setdefault(x, set()).add(y)
-        self.partners.setdefault(y, set()).add(x)
-
-    def _get(self, x, y):
-        """Plane oriented positive on x: (w, b, xmin, ymax) or None."""
-        if x < y:
-            return self.planes.get((x, y))
-        p = self.planes.get((y, x))
-        if p is None:
-            return None
-        w, b, ymin, xmax = p
-        return -w, -b, -xmax, -ymin
-
-    def forget(self, node):
-        for y in self.partners.pop(node, ()):
-            self.planes.pop((min(node, y), max(node, y)), None)
-            ps = self.partners.get(y)
-            if ps is not None:
-                ps.discard(node)
-
-    def purge_from(self, first_new):
-        """Drop caches mentioning nodes >= `first_new` (ids reused by another sequence)."""
-        for key in [k for k in self.planes if k[1] >= first_new]:
-            del self.planes[key]
-        for node in list(self.partners):
-            if node >= first_new:
-                del self.partners[node]
-            else:
-                self.partners[node] = {y for y in self.partners[node] if y < first_new}
 
     # -- witnesses -----------------------------------------------------------------------
     def add_witness(self, P1, P2):

@@ -106,7 +106,9 @@ def _radius(X, mem, c):
 def merge_ok(X, eng, table, oracle, lab, sa, sb):
     """Check whether merging slots sa, sb of label `lab` keeps every hull disjoint.
 
-    Returns ``(ok, new_planes, cM, rM, mem)``.
+    Returns ``(ok, planes, cM, rM, mem)``; ``planes`` are the verified planes of the
+    merged cluster against the other clusters it was checked against, as arrays
+    ``(nodes, W, b, min over M, max over Q)``, for the plane store.
     """
     blk = eng.blocks[lab]
     a, b = int(blk.ids[sa]), int(blk.ids[sb])
@@ -131,76 +133,74 @@ def merge_ok(X, eng, table, oracle, lab, sa, sb):
     meet = (table.lab[:m] != lab) & ~(dist - err > rsum + oracle._margin(dist, rmax))
     rows = np.flatnonzero(meet)
     oracle.stats["ball"] += int(np.count_nonzero(table.lab[:m] != lab)) - rows.size
-    new_planes = []
     if rows.size == 0:
-        return True, new_planes, cM, rM, mem
+        return True, _no_planes(X.shape[1]), cM, rM, mem
     qnodes = table.node[rows]
     pending = np.ones(rows.size, bool)
+    found_planes = []  # (rows into qnodes, W, b, min over M, max over Q), per step
     # 2. Reuse planes verified for (a, Q) or (b, Q): the other part must lie on the same side.
     for src, other in ((a, mb), (b, ma)):
-        idx, planes = [], []
-        for i in np.flatnonzero(pending):
-            p = oracle._get(src, int(qnodes[i]))
-            if p is not None:
-                idx.append(i)
-                planes.append(p)
-        if not idx:
+        idx = np.flatnonzero(pending)
+        found, W, bb, smin, qmax = oracle.planes.get_many(src, qnodes[idx])
+        if not found.any():
             continue
-        W = np.array([p[0] for p in planes])
-        bb = np.array([p[1] for p in planes])
-        smin = np.minimum(np.array([p[2] for p in planes]), (X[other] @ W.T).min(axis=0) + bb)
-        qmax = np.array([p[3] for p in planes])
-        idx = np.array(idx)
+        idx = idx[found]
+        smin = np.minimum(smin, (X[other] @ W.T).min(axis=0) + bb)
         # The gap test does not depend on the offset; re-centre it in the margin.
         ok = smin - qmax > oracle._margin(dist[rows[idx]], rmax[rows[idx]])
-        for j in np.flatnonzero(ok):
-            i = idx[j]
-            pending[i] = False
-            delta = -0.5 * (smin[j] + qmax[j])
-            new_planes.append((int(qnodes[i]), W[j], bb[j] + delta, smin[j] + delta,
-                               qmax[j] + delta))
+        pending[idx[ok]] = False
+        delta = -0.5 * (smin[ok] + qmax[ok])
+        found_planes.append((idx[ok], W[ok], bb[ok] + delta, smin[ok] + delta, qmax[ok] + delta))
         oracle.stats["plane_reuse"] += int(ok.sum())
     # 2b. Both parts had a plane against Q: try the sum of the two normals.
-    both, Ws = [], []
-    for i in np.flatnonzero(pending):
-        pa = oracle._get(a, int(qnodes[i]))
-        pb = oracle._get(b, int(qnodes[i]))
-        if pa is not None and pb is not None:
-            both.append(i)
-            Ws.append(pa[0] + pb[0])
-    if both:
-        both = np.array(both)
-        ok, W, sm, sq = oracle.direction_planes(
-            XM, np.array(Ws), [table.members[r] for r in rows[both]], dist[rows[both]],
-            rmax[rows[both]])
-        for j in np.flatnonzero(ok):
-            i = both[j]
-            pending[i] = False
-            bb = -0.5 * (sm[j] + sq[j])
-            new_planes.append((int(qnodes[i]), W[j], bb, sm[j] + bb, sq[j] + bb))
-        oracle.stats["plane_reuse"] += int(ok.sum())
+    idx = np.flatnonzero(pending)
+    fa, Wa, _, _, _ = oracle.planes.get_many(a, qnodes[idx])
+    fb, Wb, _, _, _ = oracle.planes.get_many(b, qnodes[idx])
+    if fa.any() and fb.any():
+        both = fa & fb
+        Ws = Wa[both[fa]] + Wb[both[fb]]
+        both = idx[both]
+        if both.size:
+            ok, W, sm, sq = oracle.direction_planes(
+                XM, Ws, [table.members[r] for r in rows[both]], dist[rows[both]],
+                rmax[rows[both]])
+            pending[both[ok]] = False
+            bb = -0.5 * (sm[ok] + sq[ok])
+            found_planes.append((both[ok], W[ok], bb, sm[ok] + bb, sq[ok] + bb))
+            oracle.stats["plane_reuse"] += int(ok.sum())
     # 3. Centroid-direction planes, batched.
     left = np.flatnonzero(pending)
     if left.size:
         ok, W, sm, sq = oracle.centroid_planes(mem, cM, table, rows[left], dist[rows[left]],
                                                rmax[rows[left]])
-        for j in np.flatnonzero(ok):
-            i = left[j]
-            pending[i] = False
-            bb = -0.5 * (sm[j] + sq[j])
-            new_planes.append((int(qnodes[i]), W[j], bb, sm[j] + bb, sq[j] + bb))
+        pending[left[ok]] = False
+        bb = -0.5 * (sm[ok] + sq[ok])
+        found_planes.append((left[ok], W[ok], bb, sm[ok] + bb, sq[ok] + bb))
         oracle.stats["centroid_plane"] += int(ok.sum())
     # 4. The LP oracle, closest pairs first (the likeliest to overlap: early rejection).
     left = np.flatnonzero(pending)
+    decided = []
     for i in left[np.argsort(dist[rows[left]] - rsum[rows[left]], kind="stable")]:
-        q = int(qnodes[i])
         mq = table.members[rows[i]]
         res = oracle.decide(XM, X[mq])
         if len(res) == 2:
             oracle.add_witness(mem[res[0]], mq[res[1]])
             return False, None, None, None, None
-        new_planes.append((q,) + res)
-    return True, new_planes, cM, rM, mem
+        decided.append((i,) + tuple(res))
+    if decided:
+        found_planes.append((np.array([t[0] for t in decided]),
+                             np.array([t[1] for t in decided]),
+                             np.array([t[2] for t in decided]),
+                             np.array([t[3] for t in decided]),
+                             np.array([t[4] for t in decided])))
+    if not found_planes:
+        return True, _no_planes(X.shape[1]), cM, rM, mem
+    i, W, bb, sm, sq = (np.concatenate(parts) for parts in zip(*found_planes))
+    return True, (qnodes[i], W, bb, sm, sq), cM, rM, mem
+
+
+def _no_planes(d):
+    return (np.empty(0, np.int64), np.empty((0, d)), np.empty(0), np.empty(0), np.empty(0))
 
 
 def greedy(X, eng, oracle, stats):
@@ -220,8 +220,7 @@ def greedy(X, eng, oracle, stats):
             continue
         nid = eng.merge(lab, sa, sb, d2)
         table.replace(a, b, nid, blk.C[min(sa, sb)].copy(), rM, mem)
-        oracle.forget(a)
-        oracle.forget(b)
-        for q, w, bb, smin, qmax in planes:
-            oracle._store(nid, q, w, bb, smin, qmax)
+        oracle.planes.forget(a)
+        oracle.planes.forget(b)
+        oracle.planes.put_many(nid, *planes)
 

@@ -67,7 +67,7 @@ def witness_guided(X, node, oracle, n_witnesses=3, max_pairs=4):
                 if len(res) == 2:
                     oracle.add_witness(ma[res[0]], mb[res[1]])
                     return True
-                oracle._store(int(a), int(b), *res)
+                oracle.planes.put(int(a), int(b), *res)
     return False
 
 
@@ -130,6 +130,6 @@ def check_state(X, codes, merges, k, oracle, stats):
         if len(res) == 2:
             oracle.add_witness(members[i][res[0]], members[j][res[1]])
             return False
-        oracle._store(int(nodes[i]), int(nodes[j]), *res)
+        oracle.planes.put(int(nodes[i]), int(nodes[j]), *res)
     return True
 

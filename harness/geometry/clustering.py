@@ -204,7 +204,7 @@ def _run_exact(X, codes, n_labels, oracle, stats, timings):
         stats["first_bad_state"] = None
         return eng
     # Node ids >= N are reused by the checked run: drop the planes cached for them.
-    oracle.purge_from(X.shape[0])
+    oracle.planes.purge_from(X.shape[0])
     t0 = time.perf_counter()
     eng = Agglomerator(X, codes, n_labels)
     greedy(X, eng, oracle, stats)
@@ -241,7 +241,7 @@ def _run_reference(X, codes, n_labels, rate, oracle, stats, timings):
     # Hand the search's knowledge to the greedy phase. Witnesses are point sets and stay
     # valid; cached planes name nodes, and node ids >= N + lo are reused by the greedy
     # phase for other clusters.
-    oracle.purge_from(X.shape[0] + lo)
+    oracle.planes.purge_from(X.shape[0] + lo)
     # Replay the first lo merges (bit-identical to the exact mode's state), then go greedy.
     t0 = time.perf_counter()
     eng = Agglomerator(X, codes, n_labels)
