@@ -31,8 +31,8 @@ from harness.exceptions import SolverError
 from .certificates import UNIT_ROUNDOFF, center_and_scale, gamma
 from ._plane_store import PlaneStore
 from ._projection_kernels import segment_max_dot
-from .hull_distance import hull_distance
-from .separability import separating_hyperplane
+from .hull_distance import _hull_distance
+from .separability import _separating_hyperplane, separating_hyperplane
 
 __all__ = ["Oracle", "CERT_RTOL", "PLANE_BUDGET"]
 
@@ -154,10 +154,11 @@ class Oracle:
         layer).
         """
         self.stats["oracle_calls"] += 1
+        memo = {}  # the pair's LP answer, shared by every LP call below
         try:
-            h = hull_distance(P, Q, rtol=0.5, tol_lp=self.tol)
+            h = _hull_distance(P, Q, rtol=0.5, tol_lp=self.tol, lp_memo=memo)
         except SolverError:
-            return self._lp_plane(P, Q)
+            return self._lp_plane(P, Q, memo)
         if not h.separable:
             self.stats["oracle_overlaps"] += 1
             # A small witness: the supports of the near-common points, proven to
@@ -174,12 +175,12 @@ class Oracle:
         w, b = h.normal, h.offset
         pmin, qmax = float((P @ w).min() + b), float((Q @ w).max() + b)
         if not (pmin > 0 > qmax):  # the certificate came from the LP, not the bounds
-            return self._lp_plane(P, Q)
+            return self._lp_plane(P, Q, memo)
         return w, b, pmin, qmax
 
-    def _lp_plane(self, P, Q):
+    def _lp_plane(self, P, Q, memo):
         """The LP's verdict alone: ``(w, b, pmin, qmax)``, or the full sets as witness."""
-        plane = separating_hyperplane(P, Q, tol=self.tol)
+        plane = _separating_hyperplane(P, Q, tol=self.tol, lp_memo=memo)
         if plane is None:
             self.stats["oracle_overlaps"] += 1
             return np.arange(P.shape[0]), np.arange(Q.shape[0])

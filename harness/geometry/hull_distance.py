@@ -131,7 +131,7 @@ def upper_bound(solver, R):
     return (float(np.linalg.norm(solver.x)) + 1e-12) * R
 
 
-def _lp_answer(solver, A, B, *, R, tol_lp, direction):
+def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None):
     """The LP oracle's verdict on a pair, without the LP where the solver knows it.
 
     :func:`~harness.geometry.separability._separating_hyperplane` asked with
@@ -139,14 +139,15 @@ def _lp_answer(solver, A, B, *, R, tol_lp, direction):
     (``upper_bound``: no plane if they are closer than ``tol_lp * R_lp / 2``) and as a
     direction (``sure_direction``: a plane if its margin is far above what the LP
     resolves).
-    ``R`` is the radius the solver's data are scaled by.
+    ``R`` is the radius the solver's data are scaled by; ``lp_memo`` keeps the LP's
+    answer for later calls on the same pair.
     """
     return _separating_hyperplane(A, B, tol=tol_lp, initial_direction=direction,
                                   upper_bound=upper_bound(solver, R),
-                                  sure_direction=solver.x)
+                                  sure_direction=solver.x, lp_memo=lp_memo)
 
 
-def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp):
+def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp, lp_memo=None):
     """Run one pair's solver to certification, asking the LP when it heads to 0.
 
     Returns the LP's answer as :func:`_finish` takes it: False when no LP was run,
@@ -177,7 +178,8 @@ def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp):
             direction = solver.x.copy()
             _run(solver, P, Q, rtol=rtol, atol=atol,
                  max_iter=min(max_iter, solver.n_iter + 5 * budget))
-            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=direction)
+            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=direction,
+                                  lp_memo=lp_memo)
             if lp_plane is None:  # the hulls intersect: no need to converge
                 return None
         _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=max_iter)
@@ -185,7 +187,8 @@ def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp):
 
 
 
-def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter=None):
+def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter=None,
+            lp_memo=None):
     """Build the HullDistance in original coordinates; settle undecided pairs by LP.
 
     ``lp_plane`` is False when no LP was run yet, else the LP's answer (a plane or None).
@@ -208,7 +211,8 @@ def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter
     else:
         # The bounds cannot prove positivity: the LP oracle decides.
         if lp_plane is False:
-            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=normal)
+            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=normal,
+                                  lp_memo=lp_memo)
         separable = lp_plane is not None
         if separable:
             lb = max(lb, certified_gap(A - mu, B - mu, lp_plane[0])[0])
@@ -259,7 +263,6 @@ def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter
     )
 
 
-@with_one_blas_thread
 def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     r"""Euclidean distance between the convex hulls of two point sets, certified.
 
@@ -367,16 +370,24 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     (3.0, True)
     """
     A, B = check_point_sets(A, B, caller="hull_distance")
+    return _hull_distance(A, B, rtol=rtol, atol=atol, max_iter=max_iter, tol_lp=tol_lp)
+
+
+@with_one_blas_thread
+def _hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9, lp_memo=None):
+    """:func:`hull_distance` on validated float64 sets; ``lp_memo`` (a dict) keeps the
+    LP's answer for the pair across the solver's LP calls (and the caller's)."""
     (P, Q), mu, R = center_and_scale(A, B)
     w0 = P.mean(axis=0) - Q.mean(axis=0)
     solver = ActiveSet(P, Q, P @ w0, Q @ w0, atol=atol)
     if R == 0.0:  # all points coincide
-        return _finish(A, B, solver, mu, 1.0, tol_lp=tol_lp, rtol=rtol, atol=atol)
-    tolerances = dict(rtol=rtol, atol=atol, max_iter=max_iter, tol_lp=tol_lp)
+        return _finish(A, B, solver, mu, 1.0, tol_lp=tol_lp, rtol=rtol, atol=atol,
+                       lp_memo=lp_memo)
+    tolerances = dict(rtol=rtol, atol=atol, max_iter=max_iter, tol_lp=tol_lp, lp_memo=lp_memo)
     lp_plane = _drive(solver, A, B, P, Q, R=R, **tolerances)
     if solver.stalled and lp_plane is not None:
         solver = wolfe_fallback(solver, atol=atol)
         lp_plane = _drive(solver, A, B, P, Q, R=R, **tolerances)
     return _finish(A, B, solver, mu, R, tol_lp=tol_lp, rtol=rtol, atol=atol, lp_plane=lp_plane,
-                   max_iter=max_iter)
+                   max_iter=max_iter, lp_memo=lp_memo)
 

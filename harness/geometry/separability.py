@@ -284,10 +284,15 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
 
 
 def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
-                           initial_direction=None, upper_bound=None, sure_direction=None):
-    """Unchecked core of :func:`separating_hyperplane` (inputs already validated)."""
-    n_a, d = A.shape
-    n_b = B.shape[0]
+                           initial_direction=None, upper_bound=None, sure_direction=None,
+                           lp_memo=None):
+    """Unchecked core of :func:`separating_hyperplane` (inputs already validated).
+
+    ``lp_memo`` (a dict, for repeated calls on the same ``A``, ``B``) keeps the answer
+    of the LP part, steps 2-4 below: it depends only on the sets and the tolerances
+    (its working set starts from the centroid direction), so a later call whose own
+    directions fail gets the same answer without solving the LPs again.
+    """
     (P, Q), mu, R = center_and_scale(A, B)
     if R == 0.0:  # every point is the same point: the hulls coincide
         return None
@@ -313,6 +318,25 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
         plane = _verified_plane(P, Q, w0, threshold_per_norm=threshold)
         if plane is not None:
             return _to_original(plane, mu, R)
+    key = (tol, feasibility_tol, max_rounds)
+    if lp_memo is not None and key in lp_memo:
+        return lp_memo[key]
+    answer = _lp_search(P, Q, mu, R, directions[-1], tol=tol, feasibility_tol=feasibility_tol,
+                        max_rounds=max_rounds)
+    if lp_memo is not None:
+        lp_memo[key] = answer
+    return answer
+
+
+def _lp_search(P, Q, mu, R, w0, *, tol, feasibility_tol, max_rounds):
+    """Steps 2-4 of :func:`_separating_hyperplane`: the LPs, on centred, scaled sets.
+
+    ``w0`` is the centroid direction (it orders the initial working set). Returns a
+    verified plane in original coordinates or None.
+    """
+    n_a, d = P.shape
+    n_b = Q.shape[0]
+    threshold = tol
     # 2. When the points span fewer than d dimensions (always when n_a + n_b <= d),
     # solve the LP in an orthonormal basis of their span: same verdict, far fewer
     # variables. Planes are still verified on the full data.
@@ -323,7 +347,6 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
         PL, QL, lift = P @ basis, Q @ basis, (lambda v: basis @ v)
     dl = PL.shape[1]
     # 3. Constraint generation on the points nearest to the other set along w0.
-    w0 = directions[-1]
     pa = P @ w0
     pb = Q @ w0
     k0 = max(2 * (dl + 1), 64)
@@ -368,7 +391,7 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
         f"separates the sets by more than tol * R = {tol * R:.3g}. They are reported as "
         "not separable.",
         HarnessWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
     return None
 

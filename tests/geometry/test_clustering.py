@@ -152,7 +152,7 @@ def test_oracle_falls_back_to_the_lp_when_the_distance_cannot_be_certified(monke
     def uncertifiable(*args, **kwargs):
         raise SolverError("hull_distance did not certify the distance (simulated)")
 
-    monkeypatch.setattr(oracle_mod, "hull_distance", uncertifiable)
+    monkeypatch.setattr(oracle_mod, "_hull_distance", uncertifiable)
     res = cluster_labels(X, y)
     check_valid(X, y, res)
     assert partition(res.assignment) == expected

@@ -232,6 +232,26 @@ def test_sure_direction_near_the_threshold_leaves_the_verdict_to_the_lp(k, lp_pl
     assert calls and (plane is not None) is lp_plane
 
 
+@pytest.mark.parametrize("overlap", [False, True])
+def test_lp_memo_answers_a_repeated_call_on_the_same_pair(overlap, monkeypatch):
+    # The LP part depends only on the sets and tolerances: a second call whose own
+    # directions fail gets the stored answer, without solving an LP again.
+    A, B, _ = _segments(1e-3)
+    if overlap:
+        A = np.vstack([A, [[0.5, 0.5]]])  # inside B's triangle
+    calls = _counted_lp(monkeypatch)
+    memo = {}
+    first = sep_mod._separating_hyperplane(A, B, lp_memo=memo)
+    n = len(calls)
+    assert n > 0 and (first is None) is overlap
+    second = sep_mod._separating_hyperplane(A, B, lp_memo=memo,
+                                            initial_direction=np.array([0.0, 1.0]))
+    assert len(calls) == n
+    assert (second is None) is overlap
+    if not overlap:
+        np.testing.assert_array_equal(first[0], second[0])
+
+
 def test_solver_status_is_never_an_answer(monkeypatch):
     # A status other than optimal/infeasible must raise, not read as "overlap".
     class Res:
