@@ -57,6 +57,8 @@ S. S. Keerthi et al., "A fast iterative nearest point algorithm for support vect
 machine classifier design", IEEE TNN 11 (2000).
 """
 
+import copy
+
 import numpy as np
 from scipy.linalg import get_lapack_funcs
 
@@ -115,6 +117,20 @@ class ActiveSet:
         self.flat = 0  # consecutive major cycles without progress
         self.stalled = False
         self.done = False
+
+    def probe(self, atol):
+        """An independent copy that continues to ``atol`` (shares only P and Q).
+
+        For questions the caller's solver must not be changed by: running the copy on
+        leaves the original's state, and so its result, exactly as it was.
+        """
+        twin = copy.copy(self)
+        for name in ("_R", "_Z", "_rows", "on_p", "lam", "idx", "slot", "x"):
+            setattr(twin, name, getattr(self, name).copy())
+        twin.atol2 = atol * atol
+        twin.done = twin.stalled = False
+        twin.flat = 0
+        return twin
 
     # --- the factorised support -----------------------------------------------------
     @property

@@ -138,13 +138,27 @@ def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None):
     ``initial_direction=direction``, given the solver's iterate as a pair of points
     (``upper_bound``: no plane if they are closer than ``tol_lp * R_lp / 2``) and as a
     direction (``sure_direction``: a plane if its margin is far above what the LP
-    resolves).
-    ``R`` is the radius the solver's data are scaled by; ``lp_memo`` keeps the LP's
-    answer for later calls on the same pair.
+    resolves). An active set that stopped at ``|x| <= atol`` (the caller's floor, which
+    can sit above ``tol_lp / 2``) first lets an independent copy of itself run on
+    (:meth:`ActiveSet.probe`): on intersecting hulls it ends ~1e-16 R apart, which
+    settles the answer; the solver itself is left as it was. ``R`` is the radius the
+    solver's data are scaled by; ``lp_memo`` keeps the LP's answer for later calls on
+    the same pair.
     """
+    bound = upper_bound(solver, R)
+    nx = float(np.linalg.norm(solver.x))
+    if isinstance(solver, ActiveSet) and 0 < nx <= _PROBE_BELOW and not solver.stalled:
+        probe = solver.probe(atol=0.1 * tol_lp)
+        _run(probe, solver.P, solver.Q, rtol=0.0, atol=0.1 * tol_lp,
+             max_iter=probe.n_iter + _probe_budget(solver.d))
+        bound = min(bound, upper_bound(probe, R))
     return _separating_hyperplane(A, B, tol=tol_lp, initial_direction=direction,
-                                  upper_bound=upper_bound(solver, R),
-                                  sure_direction=solver.x, lp_memo=lp_memo)
+                                  upper_bound=bound, sure_direction=solver.x, lp_memo=lp_memo)
+
+
+# An active set whose iterate is this short (scaled data) before an LP is run on
+# towards 0 by a probe: intersecting hulls then give a known answer (see _lp_answer).
+_PROBE_BELOW = 1e-6
 
 
 def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp, lp_memo=None):

@@ -219,3 +219,23 @@ def test_active_set_without_progress_gives_up_and_wolfe_certifies(monkeypatch):
     D, _ = pairwise_hull_distances(np.vstack([A, B]), np.r_[np.zeros(80, int), np.ones(70, int)])
     assert len(calls) == 2
     assert close(D[0, 1], res.distance, rtol=1e-6)
+
+
+def test_probe_runs_on_without_changing_the_solver():
+    # A probe continues to a smaller atol on its own copies of the factor and
+    # weights: the original solver's state (and so its result) is left exactly as it was.
+    rng = np.random.default_rng(4)
+    A, B = gaussian_pair(rng, 60, 50, 8, 0.2)  # overlapping
+    (P, Q), _, _ = center_and_scale(A, B)
+    sv = active_set_mod.ActiveSet(P, Q, P.mean(0) @ P.T, P.mean(0) @ Q.T, atol=1e-9,
+                                  n_add=2)
+    hd_mod._run(sv, P, Q, rtol=1e-9, atol=1e-9, max_iter=6)  # stopped early
+    assert not sv.done and np.linalg.norm(sv.x) > 1e-3
+    before = {k: getattr(sv, k).copy() for k in ("_R", "_Z", "_rows", "lam", "idx", "x")}
+    twin = sv.probe(atol=1e-12)
+    hd_mod._run(twin, P, Q, rtol=0.0, atol=1e-12, max_iter=10_000)
+    assert np.linalg.norm(twin.x) < 1e-12 < np.linalg.norm(sv.x)
+    for k, v in before.items():
+        np.testing.assert_array_equal(getattr(sv, k), v)
+    a_w, b_w = twin.weights()
+    np.testing.assert_allclose(a_w @ P - b_w @ Q, twin.x, atol=1e-13)
