@@ -89,9 +89,35 @@ class PlaneStore:
         self.adj.setdefault(y, {})[x] = r
 
     def put_many(self, x, ys, W, b, xmin, ymax):
-        """:meth:`put` of node x against each of ``ys`` (rows of W, b, xmin, ymax)."""
-        for k, y in enumerate(ys):
-            self.put(x, int(y), W[k], b[k], xmin[k], ymax[k])
+        """:meth:`put` of node x against each of ``ys`` (rows of W, b, xmin, ymax).
+
+        A node new to the store (a cluster just merged) gets its planes in one block;
+        otherwise they are put one by one.
+        """
+        ys = np.asarray(ys, dtype=np.int64)
+        k = min(ys.size, self.max_planes - self.size)
+        if x in self.adj or k < ys.size or (ys.size and np.any(ys == x)):
+            for i, y in enumerate(ys.tolist()):
+                self.put(x, y, W[i], b[i], xmin[i], ymax[i])
+            return
+        rows = [self.free.pop() for _ in range(min(k, len(self.free)))]
+        while len(rows) < k:
+            if self.top == self.W.shape[0]:
+                self._grow()
+            fresh = min(k - len(rows), self.W.shape[0] - self.top)
+            rows.extend(range(self.top, self.top + fresh))
+            self.top += fresh
+        rows = np.array(rows, dtype=np.int64)
+        lo = x < ys  # orientation: stored positive on the lower node id
+        sign = np.where(lo, 1.0, -1.0)
+        self.W[rows] = W * sign[:, None]
+        self.b[rows] = b * sign
+        self.amin[rows] = np.where(lo, xmin, -ymax)
+        self.bmax[rows] = np.where(lo, ymax, -xmin)
+        self.adj[x] = dict(zip(ys.tolist(), rows.tolist()))
+        for y, r in zip(ys.tolist(), rows.tolist()):
+            self.adj.setdefault(y, {})[x] = r
+        self.size += k
 
     def get(self, x, y):
         """Plane oriented positive on x: ``(w, b, xmin, ymax)`` or None."""

@@ -147,7 +147,8 @@ def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None):
     """
     bound = upper_bound(solver, R)
     nx = float(np.linalg.norm(solver.x))
-    if isinstance(solver, ActiveSet) and 0 < nx <= _PROBE_BELOW and not solver.stalled:
+    if (isinstance(solver, ActiveSet) and 0.25 * tol_lp < nx <= _PROBE_BELOW
+            and not solver.stalled):
         probe = solver.probe(atol=0.1 * tol_lp)
         _run(probe, solver.P, solver.Q, rtol=0.0, atol=0.1 * tol_lp,
              max_iter=probe.n_iter + _probe_budget(solver.d))

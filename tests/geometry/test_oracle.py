@@ -88,3 +88,61 @@ def test_greedy_centroid_planes_are_certified(seed, offset):
         slack = 1e-9 * (1 + offset)
         assert (X[mem] @ W[k]).min() >= sm[k] - slack
         assert (X[table.members[row]] @ W[k]).max() <= sq[k] + slack
+
+
+def test_plane_store_matches_a_dictionary_of_planes(seed):
+    # Random puts (one by one and in blocks), forgets and purges against a plain dict
+    # of oriented planes: every read in either orientation agrees.
+    from harness.geometry._plane_store import PlaneStore
+
+    rng = np.random.default_rng(seed)
+    d = 4
+    store, model = PlaneStore(d, max_planes=10_000), {}
+
+    def put(x, y, w, b, lo, hi):
+        model[(x, y)] = (w, b, lo, hi)
+        model[(y, x)] = (-w, -b, -hi, -lo)
+
+    next_id = 50
+    for step in range(300):
+        kind = rng.integers(4)
+        if kind == 0:
+            x, y = rng.choice(next_id, 2, replace=False).tolist()
+            w, b = rng.standard_normal(d), rng.standard_normal()
+            lo, hi = rng.random() + 0.1, -rng.random() - 0.1
+            store.put(x, y, w, b, lo, hi)
+            put(x, y, w, b, lo, hi)
+        elif kind == 1:  # a new node with planes against several others
+            x = next_id
+            next_id += 1
+            ys = rng.choice(x, rng.integers(1, 6), replace=False)
+            W, b = rng.standard_normal((ys.size, d)), rng.standard_normal(ys.size)
+            lo, hi = rng.random(ys.size) + 0.1, -rng.random(ys.size) - 0.1
+            store.put_many(x, ys, W, b, lo, hi)
+            for k, y in enumerate(ys.tolist()):
+                put(x, y, W[k], b[k], lo[k], hi[k])
+        elif kind == 2:
+            node = int(rng.integers(next_id))
+            store.forget(node)
+            for key in [k for k in model if node in k]:
+                del model[key]
+        else:
+            x = int(rng.integers(next_id))
+            ys = rng.choice(next_id, 8, replace=False)
+            found, W, b, lo, hi = store.get_many(x, ys)
+            expect = [(x, int(y)) in model for y in ys]
+            assert found.tolist() == expect
+            for k, y in enumerate(ys[found].tolist()):
+                mw, mb, mlo, mhi = model[(x, y)]
+                np.testing.assert_array_equal(W[k], mw)
+                assert (b[k], lo[k], hi[k]) == (mb, mlo, mhi)
+                assert ((x, y) in store) and ((y, x) in store)
+    assert len(store) == len(model) // 2
+    store.purge_from(25)
+    for key in [k for k in model if max(k) >= 25]:
+        del model[key]
+    assert len(store) == len(model) // 2
+    for (x, y), plane in model.items():
+        got = store.get(x, y)
+        np.testing.assert_array_equal(got[0], plane[0])
+        assert tuple(got[1:]) == plane[1:]
