@@ -312,6 +312,17 @@ class Agglomerator:
         self._update_best(blk)
         return nid
 
+    def run(self, n_merges=None):
+        """Make the next ``n_merges`` candidate merges without checks (all if None)."""
+        done = 0
+        while n_merges is None or done < n_merges:
+            cand = self.best()
+            if cand is None:
+                break
+            d2, _, _, lab, sa, sb = cand
+            self.merge(lab, sa, sb, d2)
+            done += 1
+
     def reject(self, lab, sa, sb):
         """Discard the pair (`sa`, `sb`) of label `lab` for good."""
         blk = self.blocks[lab]

@@ -161,22 +161,17 @@ def merge_ok(X, eng, table, oracle, lab, sa, sb):
         Ws = Wa[both[fa]] + Wb[both[fb]]
         both = idx[both]
         if both.size:
-            ok, W, sm, sq = oracle.direction_planes(
-                XM, Ws, [table.members[r] for r in rows[both]], dist[rows[both]],
-                rmax[rows[both]])
-            pending[both[ok]] = False
-            bb = -0.5 * (sm[ok] + sq[ok])
-            found_planes.append((both[ok], W[ok], bb, sm[ok] + bb, sq[ok] + bb))
-            oracle.stats["plane_reuse"] += int(ok.sum())
+            oracle.stats["plane_reuse"] += _accept(
+                found_planes, pending, both,
+                *oracle.direction_planes(XM, Ws, [table.members[r] for r in rows[both]],
+                                         dist[rows[both]], rmax[rows[both]]))
     # 3. Centroid-direction planes, batched.
     left = np.flatnonzero(pending)
     if left.size:
-        ok, W, sm, sq = oracle.centroid_planes(mem, cM, table, rows[left], dist[rows[left]],
-                                               rmax[rows[left]])
-        pending[left[ok]] = False
-        bb = -0.5 * (sm[ok] + sq[ok])
-        found_planes.append((left[ok], W[ok], bb, sm[ok] + bb, sq[ok] + bb))
-        oracle.stats["centroid_plane"] += int(ok.sum())
+        oracle.stats["centroid_plane"] += _accept(
+            found_planes, pending, left,
+            *oracle.centroid_planes(mem, cM, table, rows[left], dist[rows[left]],
+                                    rmax[rows[left]]))
     # 4. The LP oracle, closest pairs first (the likeliest to overlap: early rejection).
     left = np.flatnonzero(pending)
     decided = []
@@ -197,6 +192,15 @@ def merge_ok(X, eng, table, oracle, lab, sa, sb):
         return True, _no_planes(X.shape[1]), cM, rM, mem
     i, W, bb, sm, sq = (np.concatenate(parts) for parts in zip(*found_planes))
     return True, (qnodes[i], W, bb, sm, sq), cM, rM, mem
+
+
+def _accept(found_planes, pending, idx, ok, W, sm, sq):
+    """Record the planes that passed (``ok``) for rows ``idx``, offset to the middle of
+    their margin; returns how many passed."""
+    pending[idx[ok]] = False
+    bb = -0.5 * (sm[ok] + sq[ok])
+    found_planes.append((idx[ok], W[ok], bb, sm[ok] + bb, sq[ok] + bb))
+    return int(ok.sum())
 
 
 def _no_planes(d):

@@ -183,12 +183,7 @@ def _merge_to_end(X, codes, n_labels, oracle, stats, timings):
     """
     t0 = time.perf_counter()
     eng = Agglomerator(X, codes, n_labels)
-    while True:
-        cand = eng.best()
-        if cand is None:
-            break
-        d2, _, _, lab, sa, sb = cand
-        eng.merge(lab, sa, sb, d2)
+    eng.run()
     merges = eng.merges[:eng.n_merges].copy()
     timings["merge_to_end"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -245,9 +240,7 @@ def _run_reference(X, codes, n_labels, rate, oracle, stats, timings):
     # Replay the first lo merges (bit-identical to the exact mode's state), then go greedy.
     t0 = time.perf_counter()
     eng = Agglomerator(X, codes, n_labels)
-    for _ in range(lo):
-        d2, _, _, lab, sa, sb = eng.best()
-        eng.merge(lab, sa, sb, d2)
+    eng.run(lo)
     greedy(X, eng, oracle, stats)
     timings["greedy"] = time.perf_counter() - t0
     return eng

@@ -66,10 +66,7 @@ def test_greedy_centroid_planes_are_certified(seed, offset):
     y = np.repeat(np.arange(6), 10)
     oracle = Oracle(X, y, 1e-9)
     eng = Agglomerator(X, y, 6)
-    for lab, blk in enumerate(eng.blocks):  # merge each label to one cluster
-        while blk.best is not None:
-            d2, lo, hi, s, t = blk.best
-            eng.merge(lab, s, t, d2)
+    eng.run()  # each label to one cluster
     table = ClusterTable(X, eng, oracle)
     row0 = table.row[int(eng.cur[members[0][0]])]
     rows = np.array([table.row[int(eng.cur[members[k][0]])] for k in range(1, 6)])
