@@ -7,7 +7,7 @@ asv discovers ``PairwiseVerdicts`` and ``PairwiseDistances`` (``time_*``, ``peak
   one SciPy HiGHS feasibility LP per label pair (interior point; HiGHS' default dual
   simplex often ends in status "Unknown" on these LPs);
 * distances: ``exact`` = :func:`harness.geometry.pairwise_hull_distances` vs
-  ``svc-baseline`` = one ``sklearn.svm.SVC(kernel="linear", C=1e6)`` per pair (the
+  ``svc-baseline`` = one ``SVC(kernel="linear", C=1e6, tol=1e-5, max_iter=50000)`` per pair (the
   authors' method).
 
 By default asv runs cases (c) and (d); ``HARNESS_BENCH_FULL=1`` adds (a) and (b).
@@ -162,16 +162,16 @@ class PairwiseDistances(_Base):
 
 
 def _measure(fn):
-    """Run fn() in a forked child: (seconds, peak RSS growth in MiB, result)."""
+    """Run fn() in a forked child: (CPU seconds, peak RSS growth in MiB, result)."""
     import multiprocessing as mp
     import resource
 
     def child(conn):
         with threadpool_limits(N_THREADS):
             base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             out = fn()
-            dt = time.perf_counter() - t0
+            dt = time.process_time() - t0
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         conn.send((dt, (peak - base) / 1024.0, out))
         conn.close()
@@ -185,13 +185,58 @@ def _measure(fn):
     return res
 
 
+def _child(case, task):
+    """In a (baseline) interpreter: CPU seconds and results of one fast kernel call."""
+    import json
+
+    warm_up_kernels()
+    X, labels = make_case(case)
+    pairs = _pairs(labels)
+    if task == "verdicts":
+        t, _, S = _measure(lambda: pairwise_separable(X, labels))
+        out = [bool(S[g, h]) for g, h in pairs]
+    else:
+        t, _, (D, _) = _measure(lambda: pairwise_hull_distances(X, labels))
+        out = [float(D[g, h]) for g, h in pairs]
+    print(json.dumps({"cpu": t, "out": out}))
+
+
+def _baseline_note(baseline, case, task, t_ours, ours):
+    """Time the same call in a baseline checkout: '; baseline T s (ratio R, results ...)'."""
+    if not baseline:
+        return ""
+    import json
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(baseline))
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", case, task],
+                          env=env, capture_output=True, text=True, cwd="/")
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        return f"; baseline failed: {proc.stderr[-200:]!r}"
+    rec = json.loads(lines[-1])
+    base, ours = np.array(rec["out"], dtype=float), np.array(ours, dtype=float)
+    if task == "verdicts":
+        same = f"same verdicts: {bool(np.array_equal(base, ours))}"
+    else:
+        nz = (base > 0) | (ours > 0)
+        dev = float(np.max(np.abs(base - ours)[nz] / np.maximum(base, ours)[nz])) if nz.any() else 0.0
+        same = f"max rel. difference {dev:.1e}"
+    return f"; previous {rec['cpu']:.2f} s (x{rec['cpu'] / t_ours:.2f} ours), {same}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="*", default=["a", "b", "c", "d"],
                         help="case letters (default: all)")
     parser.add_argument("--lp-sample", type=int, default=6,
                         help="pairs of case (a) timed for the extrapolated LP baseline")
+    parser.add_argument("--baseline", help="directory of a baseline checkout (e.g. the "
+                        "previous commit in a git worktree): its kernels are timed too")
+    parser.add_argument("--child", nargs=2, metavar=("CASE", "TASK"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return _child(*args.child)
     # Once per process, before the forked children inherit it (not timed below).
     jit_s, jit_mib = warm_up_kernels()
     rows = []
@@ -216,7 +261,8 @@ def main(argv=None):
             note = ""
             agree = fast_v == [bool(v) for v in lp_v]
         rows.append((case, "verdicts", t_fast, t_lp, m_fast, m_lp,
-                     f"{sum(fast_v)}/{len(pairs)} separable; agree={agree} {note}"))
+                     f"{sum(fast_v)}/{len(pairs)} separable; agree={agree} {note}"
+                     + _baseline_note(args.baseline, case, "verdicts", t_fast, fast_v)))
         if case in SEPARABLE_CASES:
             t_ex, m_ex, (D, info) = _measure(lambda: pairwise_hull_distances(X, labels))
             t_svc, m_svc, dsvc = _measure(lambda: svc_baseline_distances(X, labels))
@@ -230,8 +276,10 @@ def main(argv=None):
             rel = float(np.max(np.abs(dsvc[both] - dex[both]) / dex[both])) if both.any() else 0.0
             rows.append((case, "distances", t_ex, t_svc, m_ex, m_svc,
                          f"max cert gap {gap:.1e}; svc zero on {int(np.sum((dex > 0) & (dsvc == 0)))}"
-                         f" separable pairs; max |svc-exact|/exact {rel:.1e}; LPs {info.n_lp}"))
-    print(f"threads pinned to {N_THREADS}; peak = growth of max RSS during the call (MiB)")
+                         f" separable pairs; max |svc-exact|/exact {rel:.1e}; LPs {info.n_lp}"
+                         + _baseline_note(args.baseline, case, "distances", t_ex, dex)))
+    print(f"CPU seconds; threads pinned to {N_THREADS}; peak = growth of max RSS during the "
+          "call (MiB)")
     print(f"one-time load of the compiled kernels (before the timings): {jit_s:.2f} s, "
           f"{jit_mib:.0f} MiB")
     hdr = f"{'case':26s} {'task':9s} {'fast s':>8s} {'base s':>9s} {'ratio':>7s} {'fast MiB':>9s} {'base MiB':>9s}  notes"

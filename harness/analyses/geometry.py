@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from ..geometry import clustering as clustering_kernels
-from ..geometry import similarity as metrics
+from .. import geometry as metrics  # the package re-exports the metric functions
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def cluster(ws, vectors):
     -------
     dict
         ``n_clusters``, ``n_labels``, ``linear``, ``labels``, ``cluster_labels``,
-        ``n_dropped_duplicates``, ``n_lp_solved``, ``seconds`` and the array
+        ``n_dropped_duplicates``, ``n_oracle_calls``, ``seconds`` and the array
         ``assignment`` (-1 for dropped duplicates).
     """
     tier = ws.tier
@@ -52,7 +52,7 @@ def cluster(ws, vectors):
                 "labels": [str(v) for v in result.labels],
                 "cluster_labels": [str(v) for v in result.cluster_labels],
                 "n_dropped_duplicates": int(len(result.dropped)),
-                "n_lp_solved": int(result.n_lp_solved),
+                "n_oracle_calls": int(result.n_oracle_calls),
                 "seconds": time.perf_counter() - started,
                 "assignment": np.asarray(result.assignment, dtype=np.int64)}
 

@@ -1,7 +1,7 @@
 """``harness directprobe POINTS.npy LABELS.txt``: cluster, report linearity and distances.
 
 Thin wrapper: load and validate, then :func:`harness.geometry.clustering.cluster_labels`
-and :func:`harness.geometry.similarity.label_distance_matrix`.
+and :func:`harness.geometry.label_distances.label_distance_matrix`.
 """
 
 import json
@@ -121,8 +121,8 @@ def load_inputs(points_path, labels_path):
 
 def run(args):
     from ..geometry.clustering import cluster_labels
-    from ..geometry.similarity import (distance_vector, label_distance_matrix,
-                                       min_distance_per_label, sorted_label_order)
+    from ..geometry.label_distances import (distance_vector, label_distance_matrix,
+                                            min_distance_per_label, sorted_label_order)
     from ..store import atomic_write_bytes
 
     out = writable_output(args.json)  # before the work, so that a bad path loses nothing
@@ -161,7 +161,7 @@ def run(args):
         "rate": args.rate,
         "distance": args.distance,
         "min_cluster_size": args.min_cluster_size,
-        "n_lp_solved": res.n_lp_solved,
+        "n_oracle_calls": res.n_oracle_calls,
         "stats": {k: v for k, v in res.stats.items() if k != "timings"},
         "timings": {"clustering": t1 - t0, "distances": t2 - t1, **res.stats["timings"]},
     }
@@ -195,7 +195,7 @@ def _num(v):
 def _print_summary(rec):
     print(f"{rec['n_points']} points, {rec['n_features']} features, {rec['n_labels']} labels")
     print(f"clusters: {rec['n_clusters']} ({'linear' if rec['linear'] else 'not linear'}); "
-          f"mode={rec['mode']}, {rec['n_lp_solved']} oracle calls, "
+          f"mode={rec['mode']}, {rec['n_oracle_calls']} oracle calls, "
           f"{rec['timings']['clustering']:.2f} s")
     per_label = {}
     for lab, size in zip(rec["cluster_labels"], rec["cluster_sizes"]):

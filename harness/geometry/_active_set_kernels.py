@@ -1,6 +1,6 @@
 r"""Compiled inner loops of the hull-distance active set (numba, ``nogil``).
 
-The active set of :mod:`harness.geometry.hull_distance` spends most of its time in
+The active set of :mod:`harness.geometry._active_set` spends most of its time in
 *minor cycles*: move the weights towards the affine minimiser of the support, drop the
 points whose weight reaches 0, repeat. Each cycle is O(s^2) arithmetic on the support's
 Cholesky factor (s ~ 300 on 384-d data), done ~100 times per pair; in Python the
@@ -10,7 +10,7 @@ These kernels run the whole loop in compiled code on preallocated buffers.
 Notation (all on the first ``s`` rows/columns of the buffers):
 
 * ``R`` (upper triangular, Fortran order): :math:`R^T R = U_S U_S^T`, the Gram matrix
-  of the lifted support rows (see :class:`~harness.geometry.hull_distance._ActiveSet`).
+  of the lifted support rows (see :mod:`harness.geometry._active_set`).
 * ``Z`` (``s x 2``): :math:`R^T Z = E`, with ``E`` the side indicators of the support
   (column 0: the points of P, column 1: the points of Q). Keeping ``Z`` up to date (by
   the same rotations as ``R``) turns the affine minimiser into *one* back substitution:

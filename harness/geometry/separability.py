@@ -12,8 +12,9 @@ from scipy.optimize import linprog
 from harness.exceptions import HarnessWarning, SolverError
 
 from ._validation import check_point_sets
+from .certificates import center_and_scale, certified_gap
 
-__all__ = ["are_separable", "separating_hyperplane", "certified_gap"]
+__all__ = ["are_separable", "separating_hyperplane"]
 
 # scipy.optimize.linprog status codes (see its docstring).
 _LP_STATUS = {
@@ -23,10 +24,13 @@ _LP_STATUS = {
     3: "unbounded",
     4: "numerical difficulties",
 }
-_UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 
 
 _MARGIN_CAP = 1e-3  # the margin LP stops raising t here: any t* > 0 will do
+# A known plane whose margin, in the margin LP's own terms, is this many times HiGHS'
+# feasibility tolerance settles "separable" without the LP (separating_hyperplane, Notes;
+# the LP itself resolves margins from ~2.5 times its tolerance on).
+_SURE_FACTOR = 10.0
 
 
 def _plane_rows(P, Q, extra=0):
@@ -124,46 +128,6 @@ def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
     )
 
 
-def certified_gap(A, B, w):
-    r"""Rigorous lower bound on :math:`\min_{a \in A} w \cdot a - \max_{b \in B} w \cdot b`.
-
-    The projections are computed in float64 and the worst-case rounding error of each
-    dot product, :math:`\gamma_d\, |x| \cdot |w|` with :math:`\gamma_d = d u / (1 - d u)`
-    (Higham, *Accuracy and Stability of Numerical Algorithms*, Thm. 3.5), is subtracted
-    on both sides, plus a relative :math:`4u` for the final subtraction. The bound
-    uses :math:`\gamma_{d+3}` so that it also covers up to two elementwise roundings
-    of the inputs (centring and scaling of the data before the call). A positive
-    value therefore proves, in exact arithmetic, that the hyperplane with normal `w`
-    strictly separates the two sets.
-
-    Parameters
-    ----------
-    A, B : ndarray of shape (n_a, d), (n_b, d)
-    w : ndarray of shape (d,)
-
-    Returns
-    -------
-    gap : float
-        Certified lower bound of the exact gap (may be negative).
-    pa_min, pb_max : float
-        The computed :math:`\min_a w \cdot a` and :math:`\max_b w \cdot b`.
-
-    Notes
-    -----
-    Cost :math:`O((n_a + n_b) d)`.
-    """
-    d = w.shape[0] + 3
-    gamma = d * _UNIT_ROUNDOFF / (1.0 - d * _UNIT_ROUNDOFF)
-    aw = np.abs(w)
-    pa = A @ w
-    pb = B @ w
-    pa_min = float(pa.min())
-    pb_max = float(pb.max())
-    err = gamma * (float((np.abs(A) @ aw).max()) + float((np.abs(B) @ aw).max()))
-    gap = pa_min - pb_max
-    return gap - err - 4 * _UNIT_ROUNDOFF * (abs(pa_min) + abs(pb_max)), pa_min, pb_max
-
-
 def _verified_plane(A, B, w, *, threshold_per_norm):
     """Normalise `w`, check its certified gap exceeds ``threshold_per_norm``; (w, b) or None."""
     norm = float(np.linalg.norm(w))
@@ -177,7 +141,8 @@ def _verified_plane(A, B, w, *, threshold_per_norm):
     return None
 
 
-def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50):
+def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
+                          upper_bound=None, sure_direction=None):
     r"""Find a verified strictly separating hyperplane of two point sets, or ``None``.
 
     Solves the scale-free feasibility LP
@@ -201,7 +166,8 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     constraints already admits no plane).
 
     Every returned plane is **verified** in float64 on the original data, with a
-    rigorous bound on rounding error (:func:`certified_gap`):
+    rigorous bound on rounding error
+    (:func:`~harness.geometry.certificates.certified_gap`):
 
     .. math::
 
@@ -223,6 +189,15 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
         then interior point) before a verdict.
     max_rounds : int, default=50
         Rounds of constraint generation before falling back to the LP on all points.
+    upper_bound : float, optional
+        A proven upper bound of the distance between the hulls (original
+        coordinates), e.g. the length of a pair of points found by a nearest-point
+        solver. When ``upper_bound <= tol * R / 2`` no plane can pass the
+        verification, so ``None`` is returned at once, without an LP (see Notes).
+    sure_direction : array-like of shape (d,), optional
+        A direction (e.g. a nearest-point solver's iterate) tried first with a higher
+        bar: when its plane's margin is far above what the LP resolves (see Notes),
+        that plane is returned without an LP.
 
     Returns
     -------
@@ -249,6 +224,24 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
 
     Notes
     -----
+    **Known answers.** The certified gap of any unit normal is a lower bound of the
+    exact gap, which is at most the distance between the hulls. So when the hulls are
+    known to be closer than ``tol * R`` (``upper_bound``), no plane can pass the
+    verification and the answer is ``None`` whatever the LP finds; the factor 1/2
+    leaves room for the rounding of the bound. Nearest-point solvers drive intersecting
+    hulls to a pair of points ~1e-16 R apart, so this settles overlaps without an LP.
+    Conversely, a ``sure_direction`` :math:`w` (unit norm) with certified gap
+    :math:`g` on the scaled data is a feasible point of the margin LP with
+    :math:`t = g / (2 \|w\|_\infty)`. When that is at least 10 times
+    ``feasibility_tol``, the LP's optimum is too, HiGHS finds a positive margin, and
+    its plane's gap, at least :math:`2 (t^* - \text{feasibility\_tol}) / \sqrt{d}`,
+    passes the verification: the answer "separable" is known, and the given
+    direction's plane is returned in the LP's place (on two 2-d segments the LP finds
+    its plane from :math:`t^* \approx 2.5` times the tolerance on). Closer hulls are
+    left to the LP, whose verdict there can depend on the plane it finds: on those
+    segments it reports no plane up to ~200 ``tol * R`` (:math:`t^*` at or below its
+    tolerance), while the hull distance certifies them separable.
+
     Degenerate inputs: duplicates are harmless; a point shared by A and B (or lying in
     the other hull) caps the margin LP at ``t = 0``, so touching hulls are decided
     robustly; ``d > n`` is fine (generic sets are then separable);
@@ -266,7 +259,9 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
 
     See Also
     --------
-    harness.geometry._reference.are_separable_reference : plain LP, no filters.
+
+    The twin it is tested against, ``are_separable_reference`` (one plain LP, no
+    filters), is in ``tests/geometry/geometry_reference.py``.
     harness.geometry.hull_distance.hull_distance : the distance between the hulls.
 
     References
@@ -284,23 +279,35 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     """
     A, B = check_point_sets(A, B, caller="separating_hyperplane")
     return _separating_hyperplane(A, B, tol=tol, feasibility_tol=feasibility_tol,
-                                  max_rounds=max_rounds)
+                                  max_rounds=max_rounds, upper_bound=upper_bound,
+                                  sure_direction=sure_direction)
 
 
 def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
-                           initial_direction=None):
-    """Unchecked core of :func:`separating_hyperplane` (inputs already validated)."""
-    n_a, d = A.shape
-    n_b = B.shape[0]
-    mu = (A.sum(axis=0) + B.sum(axis=0)) / (n_a + n_b)
-    P = A - mu
-    Q = B - mu
-    R = float(max(np.sqrt(np.einsum("ij,ij->i", P, P).max()),
-                  np.sqrt(np.einsum("ij,ij->i", Q, Q).max())))
+                           initial_direction=None, upper_bound=None, sure_direction=None,
+                           lp_memo=None):
+    """Unchecked core of :func:`separating_hyperplane` (inputs already validated).
+
+    ``lp_memo`` (a dict, for repeated calls on the same ``A``, ``B``) keeps the answer
+    of the LP part, steps 2-4 below: it depends only on the sets and the tolerances
+    (its working set starts from the centroid direction), so a later call whose own
+    directions fail gets the same answer without solving the LPs again.
+    """
+    (P, Q), mu, R = center_and_scale(A, B)
     if R == 0.0:  # every point is the same point: the hulls coincide
         return None
-    P /= R
-    Q /= R
+    if upper_bound is not None and upper_bound <= 0.5 * tol * R:
+        return None  # no plane can pass the verification below (see Notes)
+    if sure_direction is not None:
+        w = np.asarray(sure_direction, float)
+        norm = float(np.linalg.norm(w))
+        if np.isfinite(norm) and norm > 0:
+            w = w / norm
+            t = certified_gap(P, Q, w)[0] / (2.0 * np.abs(w).max())
+            if t >= _SURE_FACTOR * feasibility_tol:  # the LP finds a plane (see Notes)
+                plane = _verified_plane(P, Q, w, threshold_per_norm=tol)
+                if plane is not None:
+                    return _to_original(plane, mu, R)
     # The certified gap is measured on the centred data (a translation changes every
     # projection by the same amount, and the centred numbers round less).
     threshold = tol
@@ -311,6 +318,25 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
         plane = _verified_plane(P, Q, w0, threshold_per_norm=threshold)
         if plane is not None:
             return _to_original(plane, mu, R)
+    key = (tol, feasibility_tol, max_rounds)
+    if lp_memo is not None and key in lp_memo:
+        return lp_memo[key]
+    answer = _lp_search(P, Q, mu, R, directions[-1], tol=tol, feasibility_tol=feasibility_tol,
+                        max_rounds=max_rounds)
+    if lp_memo is not None:
+        lp_memo[key] = answer
+    return answer
+
+
+def _lp_search(P, Q, mu, R, w0, *, tol, feasibility_tol, max_rounds):
+    """Steps 2-4 of :func:`_separating_hyperplane`: the LPs, on centred, scaled sets.
+
+    ``w0`` is the centroid direction (it orders the initial working set). Returns a
+    verified plane in original coordinates or None.
+    """
+    n_a, d = P.shape
+    n_b = Q.shape[0]
+    threshold = tol
     # 2. When the points span fewer than d dimensions (always when n_a + n_b <= d),
     # solve the LP in an orthonormal basis of their span: same verdict, far fewer
     # variables. Planes are still verified on the full data.
@@ -321,7 +347,6 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
         PL, QL, lift = P @ basis, Q @ basis, (lambda v: basis @ v)
     dl = PL.shape[1]
     # 3. Constraint generation on the points nearest to the other set along w0.
-    w0 = directions[-1]
     pa = P @ w0
     pb = Q @ w0
     k0 = max(2 * (dl + 1), 64)
@@ -366,7 +391,7 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
         f"separates the sets by more than tol * R = {tol * R:.3g}. They are reported as "
         "not separable.",
         HarnessWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
     return None
 
@@ -439,7 +464,9 @@ def are_separable(A, B, *, tol=1e-9):
     See Also
     --------
     separating_hyperplane : the plane itself, and the method.
-    harness.geometry._reference.are_separable_reference : the plain-LP twin.
+
+    The twin it is tested against, ``are_separable_reference`` (one plain LP), is in
+    ``tests/geometry/geometry_reference.py``.
     harness.geometry.hull_distance.pairwise_separable : all pairs of groups at once.
 
     Examples

@@ -6,15 +6,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 
-import harness.geometry.clustering as clustering_mod
+import harness.geometry._agglomeration as agglomeration_mod
+import harness.geometry._oracle as oracle_mod
 from harness.exceptions import DuplicatePointsError, HarnessWarning
-from harness.geometry._reference_clustering import cluster_labels_naive, separable_lp
 from harness.geometry.clustering import (
     DirectProbe,
     cluster_labels,
     find_cross_label_duplicates,
     partition_from_merges,
 )
+
+from geometry_reference_clustering import cluster_labels_naive, separable_lp
 
 
 def partition(assignment):
@@ -88,9 +90,12 @@ def test_well_separated_labels_give_one_cluster_per_label():
         assert res.labels.tolist() == ["a", "b", "c", "d"]
         assert res.cluster_labels.tolist() == ["a", "b", "c", "d"]
         assert partition(res.assignment) == partition(np.unique(y, return_inverse=True)[1])
-    # The linear case is decided from the end state alone, without any greedy step.
-    ref = cluster_labels(X, y, mode="reference")
-    assert ref.stats["state_checks"] == 1 and ref.stats["first_bad_state"] is None
+    # The linear case is decided from the end state alone, without any greedy step,
+    # in both modes (every merge would pass its check).
+    for mode in ("reference", "exact"):
+        res = cluster_labels(X, y, mode=mode)
+        assert res.stats["state_checks"] == 1 and res.stats["first_bad_state"] is None
+        assert "greedy" not in res.stats["timings"]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -130,7 +135,7 @@ def test_translation_rotation_invariance():
 def test_dense_and_direct_distance_paths_agree(monkeypatch):
     X, y = overlapping(7, n=60, d=4)
     dense = cluster_labels(X, y, mode="exact")
-    monkeypatch.setattr(clustering_mod, "_DENSE_BUDGET", 0)
+    monkeypatch.setattr(agglomeration_mod, "DENSE_BUDGET", 0)
     direct = cluster_labels(X, y, mode="exact")
     assert partition(direct.assignment) == partition(dense.assignment)
 
@@ -147,7 +152,7 @@ def test_oracle_falls_back_to_the_lp_when_the_distance_cannot_be_certified(monke
     def uncertifiable(*args, **kwargs):
         raise SolverError("hull_distance did not certify the distance (simulated)")
 
-    monkeypatch.setattr(clustering_mod, "hull_distance", uncertifiable)
+    monkeypatch.setattr(oracle_mod, "_hull_distance", uncertifiable)
     res = cluster_labels(X, y)
     check_valid(X, y, res)
     assert partition(res.assignment) == expected
@@ -252,7 +257,7 @@ def test_estimator_api():
     assert est.fit(X, y) is est
     assert est.n_clusters_ == len(est.cluster_labels_)
     assert est.linear_ == (est.n_clusters_ == len(est.labels_))
-    assert est.n_lp_solved_ == est.stats_["lp"]
+    assert est.n_oracle_calls_ == est.stats_["oracle_calls"]
     assert np.array_equal(est2.fit_predict(X, y), est.assignment_)
     assert not hasattr(clone(est), "assignment_")
 

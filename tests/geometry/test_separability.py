@@ -1,5 +1,7 @@
 """Tests of harness.geometry.separability against the plain-LP reference."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -8,11 +10,8 @@ from hypothesis import strategies as st
 import harness.geometry.separability as sep_mod
 from harness.exceptions import HarnessWarning, SolverError
 from harness.geometry import are_separable, certified_gap, separating_hyperplane
-from harness.geometry._reference import are_separable_reference, hull_distance_reference
-
-
-
-from geometry_helpers import gaussian_pair, point_sets, random_rotation  # noqa: E402
+from geometry_helpers import gaussian_pair, point_sets, random_rotation
+from geometry_reference import are_separable_reference, hull_distance_reference
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -158,6 +157,99 @@ def test_sets_pushed_apart_by_a_small_gap_are_separable(seed, gap):
     assert hull_distance_reference(A, B) >= 0.99 * gap * R
     assert are_separable(A, B) and are_separable_reference(A, B)
     _assert_strictly_separates(A, B, separating_hyperplane(A, B))
+
+
+def _no_lp(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the LP ran although its answer was known")
+
+    monkeypatch.setattr(sep_mod, "_solve_feasibility_lp", forbidden)
+
+
+def test_known_overlap_needs_no_lp(seed, monkeypatch):
+    # A pair of points of the two hulls closer than tol * R / 2 proves that no plane
+    # can pass the verification: None without an LP, as the LP itself answers.
+    rng = np.random.default_rng(seed)
+    A, B = gaussian_pair(rng, 40, 30, 6, 0.3)  # overlapping clouds
+    lp_answer = separating_hyperplane(A, B)
+    assert lp_answer is None
+    _no_lp(monkeypatch)
+    X = np.vstack([A, B])
+    R = np.linalg.norm(X - X.mean(0), axis=1).max()
+    assert separating_hyperplane(A, B, upper_bound=0.4e-9 * R) is None
+    with pytest.raises(AssertionError, match="the LP ran"):
+        separating_hyperplane(A, B, upper_bound=0.6e-9 * R)  # above tol * R / 2
+
+
+def _segments(gap):
+    """A segment and a set beside it, ``gap`` apart along x; their centroid direction
+    is tilted enough to fail the verification, so that only the LP or a given
+    direction can find the plane. Returns A, B and the data radius R."""
+    A = np.array([[0.0, 0.0], [0.0, 1.0]])
+    B = np.array([[gap, 0.0], [gap, 1.0], [gap + 10.0, 1.0]])
+    X = np.vstack([A, B])
+    return A, B, np.linalg.norm(X - X.mean(0), axis=1).max()
+
+
+def _counted_lp(monkeypatch):
+    calls = []
+    lp = sep_mod._solve_feasibility_lp
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return lp(*args, **kwargs)
+
+    monkeypatch.setattr(sep_mod, "_solve_feasibility_lp", counted)
+    return calls
+
+
+def test_sure_direction_far_above_the_threshold_needs_no_lp(monkeypatch):
+    # A direction whose margin is 10 times HiGHS' feasibility tolerance settles
+    # "separable" without an LP (the LP answers the same); the wrong one does not.
+    A, B, R = _segments(1e-3)
+    assert separating_hyperplane(A, B) is not None
+    calls = _counted_lp(monkeypatch)
+    plane = separating_hyperplane(A, B, sure_direction=np.array([-1.0, 0.0]))
+    _assert_strictly_separates(A, B, plane)
+    assert not calls
+    assert separating_hyperplane(A, B, sure_direction=np.array([1.0, 0.0])) is not None
+    assert calls  # the wrong orientation proves nothing: the LP decided
+
+
+@pytest.mark.parametrize("k, lp_plane", [(50, False), (500, True), (1500, True)])
+def test_sure_direction_near_the_threshold_leaves_the_verdict_to_the_lp(k, lp_plane,
+                                                                       monkeypatch):
+    # Hulls k tol * R apart: the exact direction is below the bar, so the LP still
+    # decides, and there its verdict can depend on the plane it finds (no plane at 50,
+    # while the hull distance certifies the pair: the gray zone this rule leaves alone).
+    A, B, R = _segments(1.0)
+    A, B, R = _segments(k * 1e-9 * R)
+    assert hull_distance_reference(A, B) > 0.9 * k * 1e-9 * R
+    calls = _counted_lp(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HarnessWarning)
+        plane = separating_hyperplane(A, B, sure_direction=np.array([-1.0, 0.0]))
+    assert calls and (plane is not None) is lp_plane
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_lp_memo_answers_a_repeated_call_on_the_same_pair(overlap, monkeypatch):
+    # The LP part depends only on the sets and tolerances: a second call whose own
+    # directions fail gets the stored answer, without solving an LP again.
+    A, B, _ = _segments(1e-3)
+    if overlap:
+        A = np.vstack([A, [[0.5, 0.5]]])  # inside B's triangle
+    calls = _counted_lp(monkeypatch)
+    memo = {}
+    first = sep_mod._separating_hyperplane(A, B, lp_memo=memo)
+    n = len(calls)
+    assert n > 0 and (first is None) is overlap
+    second = sep_mod._separating_hyperplane(A, B, lp_memo=memo,
+                                            initial_direction=np.array([0.0, 1.0]))
+    assert len(calls) == n
+    assert (second is None) is overlap
+    if not overlap:
+        np.testing.assert_array_equal(first[0], second[0])
 
 
 def test_solver_status_is_never_an_answer(monkeypatch):

@@ -8,7 +8,7 @@ on small inputs only (cost roughly :math:`O(n^3 d)` plus :math:`O(n^2)` LPs).
 
 import numpy as np
 
-from ._reference import are_separable_reference
+from geometry_reference import are_separable_reference
 
 __all__ = ["cluster_labels_naive", "separable_lp"]
 
@@ -17,7 +17,7 @@ def separable_lp(A, B):
     """Plain LP: exists (w, b) with ``A w + b >= 1`` and ``B w + b <= -1``?
 
     The data are centred and scaled first (the problem is invariant, the LP better
-    conditioned), then :func:`harness.geometry._reference.are_separable_reference` (a
+    conditioned), then :func:`geometry_reference.are_separable_reference` (a
     bare ``linprog``, no filters) decides. True when HiGHS finds a solution, False when
     it proves infeasibility; any other status raises :class:`SolverError`.
     """

@@ -9,7 +9,7 @@ from scipy.optimize import linprog, minimize, nnls
 
 from harness.exceptions import SolverError
 
-from ._validation import check_point_sets
+from harness.geometry._validation import check_point_sets
 
 __all__ = [
     "are_separable_reference",

@@ -1,29 +1,19 @@
-"""Analysis metrics: label distances, distance vectors, spatial similarity, PCA paths."""
-
-import warnings
+"""Label distance matrices and vectors, minimum distances, the fixed-clustering mode."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from scipy.spatial.distance import squareform
-from scipy.stats import pearsonr
 
-from harness.exceptions import HarnessWarning
-from harness.geometry._reference_clustering import separable_lp
 from harness.geometry.clustering import cluster_labels
-from harness.geometry.similarity import (
-    centroid_difference_projection,
+from harness.geometry.label_distances import (
     distance_vector,
     fixed_clustering_distances,
-    label_centroids,
     label_distance_matrix,
     min_distance_per_label,
-    pca_projection,
-    spatial_similarity,
-    spatial_similarity_from_matrices,
     sorted_label_order,
 )
+
+from geometry_reference_clustering import separable_lp
 
 
 def squares():
@@ -99,72 +89,6 @@ def test_min_distance_per_label():
     assert min_distance_per_label(D).tolist() == [2, 2, 7]
     D[0, 1] = D[1, 0] = np.nan
     assert min_distance_per_label(D).tolist() == [7, 10, 7]
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=30), st.integers(0, 2**31))
-def test_spatial_similarity_matches_pearsonr(x, seed):
-    x = np.array(x)
-    y = x * 0.5 + np.random.default_rng(seed).normal(size=x.size)
-    if np.ptp(x) < 1e-6:
-        return
-    assert spatial_similarity(x, y) == pytest.approx(pearsonr(x, y)[0], abs=1e-10)
-
-
-def test_spatial_similarity_constant_and_errors():
-    with pytest.warns(HarnessWarning, match="constant"):
-        assert np.isnan(spatial_similarity([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
-    with pytest.raises(ValueError, match="same length"):
-        spatial_similarity([1.0, 2.0], [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="at least 2"):
-        spatial_similarity([1.0], [2.0])
-    with pytest.raises(ValueError, match="nan"):
-        spatial_similarity([1.0, np.nan], [1.0, 2.0])
-
-
-def test_spatial_similarity_aligns_labels():
-    rng = np.random.default_rng(1)
-    A = rng.random((4, 4))
-    D1 = A + A.T
-    np.fill_diagonal(D1, 0)
-    l1 = ["a", "b", "c", "d"]
-    perm = [2, 0, 3, 1]
-    D2 = D1[np.ix_(perm, perm)]
-    l2 = [l1[i] for i in perm]
-    # Same geometry, rows in another order: correlation 1.
-    assert spatial_similarity_from_matrices(D1, l1, D2, l2) == pytest.approx(1.0)
-    # A label on one side only: a clear error, or an explicit intersection.
-    D3 = np.pad(D2, (0, 1), constant_values=1.0)
-    np.fill_diagonal(D3, 0)
-    with pytest.raises(ValueError, match=r"only in the second: \['e'\]"):
-        spatial_similarity_from_matrices(D1, l1, D3, l2 + ["e"])
-    r = spatial_similarity_from_matrices(D1, l1, D3, l2 + ["e"], labels=l1)
-    assert r == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="absent from one side"):
-        spatial_similarity_from_matrices(D1, l1, D3, l2 + ["e"], labels=l1 + ["e"])
-
-
-def test_label_centroids_and_pca():
-    X = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]])
-    assert label_centroids(X, [1, 1, 2]).tolist() == [[1.0, 0.0], [0.0, 4.0]]
-    with pytest.raises(ValueError, match="no points"):
-        label_centroids(X, [1, 1, 2], labels=[1, 3])
-    rng = np.random.default_rng(0)
-    P = rng.normal(size=(4, 5, 10))
-    Z = pca_projection(P)
-    assert Z.shape == (4, 5, 2)
-    # Joint fit: the projection preserves the variance along the top-2 axes.
-    flat = P.reshape(20, 10) - P.reshape(20, 10).mean(0)
-    s = np.linalg.svd(flat, compute_uv=False)
-    assert np.allclose(np.sort((Z.reshape(20, 2) ** 2).sum(0))[::-1], s[:2] ** 2)
-    # translation invariant, deterministic signs
-    assert np.allclose(pca_projection(P + 3.0), Z)
-    before = rng.normal(size=(3, 5, 10))
-    after = before + rng.normal(size=(3, 5, 10)) * np.array([1, 2, 4])[:, None, None]
-    M = centroid_difference_projection(before, after)
-    assert M.shape == (3, 5, 2)
-    spans = np.ptp(M, axis=1).max(axis=1)
-    assert spans[0] < spans[2]  # bigger moves, bigger spread
 
 
 def test_fixed_clustering_distances():
