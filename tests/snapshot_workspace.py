@@ -17,7 +17,8 @@ from harness.tiers import get_tier
 
 class SnapshotWorkspace(Workspace):
     """Runs given as ``{update: {layer: (X, y)}}`` (train split; test = train), or per seed
-    as ``{seed: {update: {layer: (X, y)}}}`` with ``seeds=``.
+    as ``{seed: {update: {layer: (X, y)}}}`` with ``seeds=``. A snapshot may hold only
+    some layers (a sparse schedule); update 0 must hold them all.
 
     ``kind`` is the task kind that :meth:`task_data` reports ("token" or "sentence").
     """
@@ -32,8 +33,11 @@ class SnapshotWorkspace(Workspace):
         super().__init__(tier, store=store, progress=False)
         self.kind = kind
 
-    def updates(self, model, task, seed=None):
-        return sorted(self.runs[self.seed(seed)])
+    def updates(self, model, task, seed=None, layer=None, split=None):
+        runs = self.runs[self.seed(seed)]
+        if layer is not None and layer < 0:
+            layer = self.n_layers(model) + 1 + layer
+        return sorted(u for u, layers in runs.items() if layer is None or layer in layers)
 
     def n_layers(self, model, task=None):
         first = self.runs[self.seed()]
