@@ -237,6 +237,19 @@ def planned_updates(n_trainable, batch_size, epochs, max_updates=None):
     return total, per_epoch
 
 
+def run_schedule(config, task_data, epochs):
+    """``(total updates, updates per epoch, snapshot plan)`` of ``config`` on ``task_data``.
+
+    What :func:`finetune` will do, known before it runs (``harness verify`` sizes its
+    progress bars and plans the analyses of every snapshot from it). Only sentences
+    holding a target count towards the batches.
+    """
+    n_trainable = sum(1 for examples in pooling.group_examples(task_data.train) if examples)
+    total, per_epoch = planned_updates(n_trainable, config.batch_size, epochs,
+                                       config.max_updates)
+    return total, per_epoch, snapshot_plan(config, total, per_epoch)
+
+
 class TaskHead(torch.nn.Module):
     """Dropout + linear classifier over the example vector of a task kind."""
 
@@ -373,9 +386,7 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     by_sentence = pooling.group_examples(train)
     trainable = np.asarray([s for s, ex in enumerate(by_sentence) if ex])
     epochs = config.epochs or loaded.spec.epochs
-    total, per_epoch = planned_updates(len(trainable), config.batch_size, epochs,
-                                       config.max_updates)
-    plan = snapshot_plan(config, total, per_epoch)
+    total, per_epoch, plan = run_schedule(config, task, epochs)
     checkpoint_every = config.checkpoint_every or snapshot_interval(config, total)
 
     model = loaded.model

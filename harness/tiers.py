@@ -76,10 +76,12 @@ class Tier:
                               data_options=dict(self.data_options.get(task, {})),
                               **self.finetune_options)
 
-    def with_selection(self, models=None, tasks=None):
-        """The same tier restricted to (or extended by) the given models and tasks."""
+    def with_selection(self, models=None, tasks=None, seeds=None):
+        """The same tier restricted to (or extended by) the given models, tasks and
+        fine-tuning seeds."""
         return replace(self, models=tuple(models) if models else self.models,
-                       tasks=tuple(tasks) if tasks else self.tasks)
+                       tasks=tuple(tasks) if tasks else self.tasks,
+                       seeds=tuple(int(s) for s in seeds) if seeds else self.seeds)
 
     def to_dict(self):
         from dataclasses import asdict

@@ -1,4 +1,15 @@
-"""``harness verify``: run the claim suite for a tier and write its report."""
+"""``harness verify``: precompute a tier, run its claim suite, write its report.
+
+Three steps, each with progress a person can follow (:mod:`harness.progress`):
+
+1. the executor (``--executor serial|ray``) computes the tier's artifacts into the store:
+   one live line per stage (fine-tuning updates, snapshot extraction, DirectProbe,
+   distances, probes) with elapsed time and ETA (:mod:`harness.executor`);
+2. the claim run, ``pytest claims -m TIER`` in a subprocess, reads them warm; each cell
+   is printed with its verdict as it finishes, pytest's own output goes to
+   ``reports/TIER/claims.log``;
+3. the report (``REPORT.md``, figures, ``evidence.json``), then a summary.
+"""
 
 import json
 import os
@@ -10,15 +21,31 @@ from pathlib import Path
 from ._common import add_data_dir, add_store
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The claims' five verdicts (claims/_framework.py), in the order the summary lists them.
+VERDICT_ORDER = ("holds", "deviates", "not applicable", "not run", "fails")
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "verify", help="verify the paper's claims on a tier (pytest claims -m TIER) and write "
                        "reports/TIER/REPORT.md with figures")
-    parser.add_argument("--tier", default="tiny", help="tiny (CPU, CI) or full (paper protocol)")
+    parser.add_argument("--tier", default="tiny",
+                        help="tiny (CPU, CI), paper (the paper's protocol on minilm-l6) or full "
+                             "(the paper's five BERTs)")
     parser.add_argument("--models", nargs="+", default=None)
     parser.add_argument("--tasks", nargs="+", default=None)
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="fine-tuning seeds (default: the tier's; the paper tier has 0-4)")
+    parser.add_argument("--executor", choices=["serial", "ray"], default=None,
+                        help="where the tier's artifacts are computed before the claims read "
+                             "them: serial (this process; default for tiny) or ray (default "
+                             "for the other tiers; needs the [ray] extra)")
+    parser.add_argument("--address", default=None,
+                        help="ray: join this cluster ('auto', host:6379, ray://host:10001) "
+                             "instead of starting a local runtime; every node must see the "
+                             "same --store path (docs/paper-tier.md)")
+    parser.add_argument("--num-cpus", type=int, default=None,
+                        help="ray: CPUs of the local runtime (default: the machine's)")
     parser.add_argument("--out", default=None, help="report folder (default reports/TIER)")
     parser.add_argument("--pytest-args", nargs="*", default=[],
                         help="extra arguments for pytest (e.g. -k F3)")
@@ -29,6 +56,8 @@ def register(subparsers):
 
 def run(args):
     from ..analyses import Workspace
+    from ..executor import precompute
+    from ..progress import StageProgress
     from ..report.markdown import write_report
     from ..store import RunStore, environment, usage
     from ..tiers import get_tier
@@ -39,10 +68,55 @@ def run(args):
         return 2
     out = Path(args.out or PROJECT_ROOT / "reports" / args.tier).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    evidence = out / "evidence.json"
     store = RunStore(args.store)
-    cmd = [sys.executable, "-m", "pytest", str(claims_dir), "-m", args.tier, "-p",
-           "no:cacheprovider", "-rA", "--evidence-out", str(evidence), "--store", str(store.root)]
+    tier = get_tier(args.tier).with_selection(args.models, args.tasks, args.seeds)
+    executor = args.executor or ("serial" if args.tier == "tiny" else "ray")
+    progress = StageProgress(sys.stderr)
+    progress.write(f"verify tier {tier.name}: models {', '.join(tier.models)}; tasks "
+                   f"{', '.join(tier.tasks)}; seeds {', '.join(map(str, tier.seeds))}; "
+                   f"executor {executor}; store {store.root}")
+    # Provenance of the code that runs, taken before the run writes its evidence into
+    # the (tracked) report directory, which would mark the checkout dirty.
+    env = environment()
+    started = time.time()
+    with progress:
+        summary = precompute(tier, executor=executor, store=store, data_dir=args.data_dir,
+                             progress=progress, address=args.address, num_cpus=args.num_cpus)
+        progress.write(summary.line())
+        for uid, why in list(summary.failed.items())[:20]:
+            progress.write(f"  failed: {uid}: {why[:300]}")
+        code, wall, evidence = _claim_run(args, tier, store, out, progress)
+    if not evidence.is_file():
+        print(f"the claim run wrote no evidence (pytest exit {code}; log {out / 'claims.log'}); "
+              "no report", file=sys.stderr)
+        return code or 1
+    document = json.loads(evidence.read_text())
+    records, claims_usage = document["records"], document["store"]
+    ws = Workspace(tier, store=store, data_dir=args.data_dir, progress=False)
+    # What the claim run (the pytest process) reused and computed; the report's own use
+    # of the store (figures, tables) is added after it is written.
+    provenance = {"tier": tier.to_dict(), "command": " ".join(sys.argv), "pytest_exit": code,
+                  "claims_wall_s": wall, "precompute": vars(summary),
+                  "store_artifacts_reused": claims_usage["artifacts_reused"],
+                  "store_artifacts_computed": claims_usage["artifacts_computed"],
+                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
+    print("report: drawing the figures and tables ...", file=sys.stderr, flush=True)
+    report = write_report(ws, records, out, provenance)
+    print(_summary(records, summary, wall, time.time() - started, report, code,
+                   claims_usage, usage()))
+    return code
+
+
+def _claim_run(args, tier, store, out, progress):
+    """pytest over the tier's claims, its output in ``claims.log``; each cell shown as it
+    finishes. Returns ``(exit code, wall seconds, evidence path)``."""
+    evidence = out / "evidence.json"
+    log_path, cells = out / "claims.log", out / ".cells.jsonl"
+    cells.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "pytest", str(PROJECT_ROOT / "claims"), "-m", args.tier,
+           "-p", "no:cacheprovider", "-rA", "--no-progress", "--evidence-out", str(evidence),
+           "--store", str(store.root), "--cell-log", str(cells),
+           "--seeds", *map(str, tier.seeds)]
     if args.models:
         cmd += ["--models", *args.models]
     if args.tasks:
@@ -50,28 +124,72 @@ def run(args):
     if args.data_dir:
         cmd += ["--data-dir", args.data_dir]
     cmd += args.pytest_args
-    print("running:", " ".join(cmd), flush=True)
-    # Provenance of the code that runs, taken before the run writes its evidence into
-    # the (tracked) report directory, which would mark the checkout dirty.
-    env = environment()
+    progress.write(f"claims: {' '.join(cmd[1:])}\n  (pytest output: {log_path})")
     started = time.time()
-    code = subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
-    wall = time.time() - started
-    if not evidence.is_file():
-        print(f"the claim run wrote no evidence (pytest exit {code}); no report", file=sys.stderr)
-        return code or 1
-    document = json.loads(evidence.read_text())
-    records, claims_usage = document["records"], document["store"]
-    tier = get_tier(args.tier).with_selection(args.models, args.tasks)
-    ws = Workspace(tier, store=store, data_dir=args.data_dir, progress=False)
-    # What the claim run (the pytest process) reused and computed; the report's own use
-    # of the store (figures, tables) is added after it is written.
-    provenance = {"tier": tier.to_dict(), "command": " ".join(sys.argv), "pytest_exit": code,
-                  "claims_wall_s": wall,
-                  "store_artifacts_reused": claims_usage["artifacts_reused"],
-                  "store_artifacts_computed": claims_usage["artifacts_computed"],
-                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
-    report = write_report(ws, records, out, provenance)
-    print(f"report: {report} ({len(records)} claim cells, claims wall time {wall:.0f} s; "
-          f"report stage: {usage()})")
-    return code
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log,
+                                stderr=subprocess.STDOUT)
+        follower = _CellFollower(cells, progress)
+        while proc.poll() is None:
+            follower.poll()
+            time.sleep(0.5)
+        follower.poll()
+    cells.unlink(missing_ok=True)
+    return proc.returncode, time.time() - started, evidence
+
+
+class _CellFollower:
+    """Reads the cell log the claim run appends to and prints each new cell's verdict."""
+
+    def __init__(self, path, progress):
+        self.path, self.progress, self.offset = Path(path), progress, 0
+
+    def poll(self):
+        if not self.path.is_file():
+            return
+        with open(self.path) as fh:
+            fh.seek(self.offset)
+            text = fh.read()
+        complete = text[:text.rfind("\n") + 1]  # a line being written waits for next time
+        self.offset += len(complete)
+        for line in complete.splitlines():
+            entry = json.loads(line)
+            if "collected" in entry:
+                self.progress.add_total("claims", entry["collected"])
+                continue
+            self.progress.advance("claims")
+            self.progress.write(cell_line(entry))
+
+
+def cell_line(entry):
+    """``F3  tiny-minilm-l6-pos-L6  holds  3 → 1 clusters  (12 s)`` for one finished cell."""
+    scope = "" if entry.get("scope", "paper") == "paper" else " (extension)"
+    detail = entry.get("headline") or ""
+    if entry.get("verdict") in ("fails", "not run") and entry.get("reason"):
+        detail = entry["reason"].splitlines()[0][:160]
+    return (f"  {entry.get('claim', '?'):<3} {entry.get('cell_id', ''):<32} "
+            f"{entry.get('verdict', '?'):<15}{scope} {detail}  ({entry.get('seconds') or 0:.0f} s)")
+
+
+def _summary(records, summary, claims_wall, total_wall, report, code, claims_usage, report_usage):
+    """The closing lines: verdict counts (paper scope, then extensions) and where things are."""
+    def counts(scope):
+        chosen = [r for r in records if r.get("scope", "paper") == scope]
+        found = {v: sum(r["verdict"] == v for r in chosen) for v in VERDICT_ORDER}
+        return ", ".join(f"{n} {v}" for v, n in found.items() if n) or "none"
+
+    lines = [
+        "",
+        f"summary: {len(records)} claim cells; paper scope: {counts('paper')}; extensions: "
+        f"{counts('extension')}",
+        f"  {summary.line()}",
+        f"  claim run {claims_wall:.0f} s (pytest exit {code}; store: "
+        f"{claims_usage['artifacts_reused']} artifacts reused, "
+        f"{claims_usage['artifacts_computed']} computed by the claim run); total "
+        f"{total_wall:.0f} s",
+        f"  report: {report} (report stage: {report_usage})",
+    ]
+    failing = [r for r in records if r["verdict"] == "fails"]
+    for r in failing[:20]:
+        lines.append(f"  FAILS {r['claim']} {r['cell_id']}: {(r.get('reason') or '')[:200]}")
+    return "\n".join(lines)
