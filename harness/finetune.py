@@ -87,7 +87,7 @@ class FinetuneConfig:
         Splits snapshotted between the first and the last snapshot; None = all of
         ``snapshot_splits``. The tiny tier keeps only ``("train",)`` there (the test split
         is needed at the ends only), which also leaves the head's test accuracy
-        unrecorded at those snapshots.
+        unrecorded at those snapshots; ``()`` keeps no snapshot but the two ends.
     snapshot_dtype : {"float32", "float16"}
         float16 halves the store size; distances then carry ~1e-3 relative rounding.
     intermediate_layers : tuple of int or None
@@ -220,6 +220,8 @@ def snapshot_plan(config, total, per_epoch):
         splits = tuple(config.snapshot_splits)
         if not end and config.intermediate_splits is not None:
             splits = tuple(s for s in splits if s in config.intermediate_splits)
+            if not splits:  # intermediate_splits=(): the two ends only
+                continue
         dtype = config.snapshot_dtype if end else (config.intermediate_dtype
                                                    or config.snapshot_dtype)
         layers = config.snapshot_layers if full else tuple(config.intermediate_layers)

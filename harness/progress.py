@@ -72,7 +72,9 @@ class StageProgress:
         if n <= 0:
             return
         now = time.monotonic()
-        self.started.setdefault(stage, now)
+        # The clock and the rate start at the stage's first report (which may carry work
+        # done before, e.g. a resumed run's updates).
+        self.started.setdefault(stage, (now, self.done.get(stage, 0) + n))
         self.done[stage] = self.done.get(stage, 0) + n
         bar = self._bar(stage)
         if bar is not None:
@@ -89,12 +91,13 @@ class StageProgress:
     def line(self, stage):
         """``stage  done/total unit  elapsed, ETA`` (the log form of a bar)."""
         done, total = self.done.get(stage, 0), self.totals.get(stage, 0)
-        elapsed = time.monotonic() - self.started.get(stage, time.monotonic())
+        since, done_then = self.started.get(stage, (time.monotonic(), 0))
+        elapsed = time.monotonic() - since
         eta = ""
-        if 0 < done < total:
-            eta = f", ETA {_clock(elapsed / done * (total - done))}"
-        elif done >= total:
+        if done >= total:
             eta = ", done"
+        elif done > done_then and elapsed > 0:
+            eta = f", ETA {_clock(elapsed / (done - done_then) * (total - done))}"
         return (f"[{stage}] {done}/{total} {STAGES.get(stage, 'unit')} "
                 f"({_clock(elapsed)} elapsed{eta})")
 

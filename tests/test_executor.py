@@ -52,7 +52,8 @@ def test_plan_orders_dependencies_first_and_names_each_unit_once():
 
 def test_plan_follows_the_paper_schedule():
     """Distances only where the snapshot holds the layer: the last layer every 5 updates,
-    the others at the all-layer snapshots (paper tier, POS: 250 updates)."""
+    the others at the all-layer snapshots (paper tier, POS: 250 updates); TREC-50 has
+    snapshots at its two ends only, and no distances (it is not linear)."""
     tier = get_tier("paper").with_selection(tasks=["pos"], seeds=[0])
     planned = plan(replace(tier, cross_task={}))
     run = next(u for u in planned if u.kind == "finetune")
@@ -62,7 +63,11 @@ def test_plan_follows_the_paper_schedule():
     for unit in distances:
         by_layer.setdefault(unit.kwargs["layer"], []).append(unit.kwargs["update"])
     assert sorted(by_layer[6]) == list(range(0, 251, 5))
-    assert sorted(by_layer[3]) == [0, 5, 10, 15, 20] + list(range(25, 251, 25))
+    assert sorted(by_layer[3]) == [0, 5, 10, 15, 20, 50, 100, 150, 200, 250]
+    trec = plan(replace(get_tier("paper").with_selection(tasks=["trec-50"], seeds=[0]),
+                        cross_task={}))
+    assert next(u for u in trec if u.kind == "finetune").snapshots == (0, 1710)
+    assert not [u for u in trec if u.kind == "distances"]
 
 
 def test_a_failed_unit_blocks_its_dependents_and_the_rest_goes_on(monkeypatch, tmp_path):

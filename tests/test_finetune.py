@@ -162,26 +162,39 @@ def _plan(total, per_epoch, **options):
     return snapshot_plan(config, total, per_epoch)
 
 
-def test_paper_schedule_keeps_the_last_layer_every_5_and_all_layers_every_epoch():
+def test_paper_schedule_keeps_the_last_layer_every_5_and_all_layers_every_50():
     plan = _plan(250, 25)  # full PUD: 25 updates per epoch, 10 epochs
     assert sorted(plan) == list(range(0, 251, 5))
     full = [u for u, spec in plan.items() if spec.layers is None]
-    assert full == [0, 5, 10, 15, 20] + list(range(25, 251, 25))
+    assert full == [0, 5, 10, 15, 20, 50, 100, 150, 200, 250]
     thin = plan[30]
     assert thin.layers == (-1,) and thin.splits == ("train",) and thin.dtype == "float16"
     for end in (0, 250):
         assert plan[end].splits == ("train", "test") and plan[end].dtype == "float32"
-    assert plan[25].splits == ("train",) and plan[25].dtype == "float16"
+    assert plan[50].splits == ("train",) and plan[50].dtype == "float16"
+
+
+def test_trec_keeps_the_two_ends_only_in_the_paper_tier():
+    from harness.finetune import snapshot_plan
+    from harness.tiers import get_tier
+
+    config = get_tier("paper").finetune_config("minilm-l6", "trec-50")
+    assert config.intermediate_splits == ()
+    plan = snapshot_plan(config, 1710, 171)
+    assert sorted(plan) == [0, 1710]
+    assert all(spec.layers is None and spec.splits == ("train", "test") for spec in plan.values())
+    assert get_tier("paper").finetune_config("minilm-l6", "pos").intermediate_splits == ("train",)
 
 
 def test_all_layers_every_epoch_takes_the_first_snapshot_past_each_epoch():
     # 86 updates per epoch is not a multiple of 5: the next snapshot is full.
-    plan = _plan(860, 86)
+    plan = _plan(860, 86, all_layers_every="epoch")
     full = [u for u, spec in plan.items() if spec.layers is None and u > 20]
     assert full == [90, 175, 260, 345, 430, 520, 605, 690, 775, 860]
     # A run cut short still ends on a full float32 snapshot of both splits.
-    short = _plan(33, 25)
+    short = _plan(33, 25, all_layers_every="epoch")
     assert sorted(short) == [0, 5, 10, 15, 20, 25, 30, 33]
+    assert [u for u, spec in short.items() if spec.layers is None] == [0, 5, 10, 15, 20, 25, 33]
     assert short[33].layers is None and short[33].splits == ("train", "test")
 
 

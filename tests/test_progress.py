@@ -17,8 +17,20 @@ def test_off_a_terminal_progress_is_plain_lines_with_counts_and_eta():
     progress.advance("fine-tune", 3)  # done: a line
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and "\r" not in out.getvalue()
-    assert lines[0].startswith("[fine-tune] 4/10 upd (") and "ETA" in lines[0]
+    # The rate needs two reports: the first line gives no ETA.
+    assert lines[0].startswith("[fine-tune] 4/10 upd (") and "ETA" not in lines[0]
     assert lines[1].startswith("[fine-tune] 10/10 upd (") and lines[1].endswith("done)")
+
+
+def test_eta_from_the_rate_since_the_first_report(monkeypatch):
+    out, clock = io.StringIO(), [100.0]
+    monkeypatch.setattr("harness.progress.time.monotonic", lambda: clock[0])
+    progress = StageProgress(out, log_every=0)
+    progress.add_total("distances", 100)
+    progress.advance("distances", 40)  # e.g. found stored: not part of the rate
+    clock[0] += 60
+    progress.advance("distances", 10)  # 10 units a minute: 50 left, 5 minutes
+    assert out.getvalue().splitlines()[-1] == "[distances] 50/100 unit (1:00 elapsed, ETA 5:00)"
 
 
 def test_disabled_progress_prints_nothing():

@@ -27,20 +27,24 @@ class Summary:
     """What an executor did: per-stage unit counts and seconds, and the failures.
 
     ``seconds`` sums the units' own wall times per stage (on Ray they overlap: the sum
-    can exceed ``wall_s``); ``failed`` maps a unit id to its error, ``blocked`` lists the
-    units not run because a dependency failed.
+    can exceed ``wall_s``), ``cpu_s`` their CPU times; ``startup_s`` is the time to
+    start or join the Ray runtime (and to stop it); ``failed`` maps a unit id to its
+    error, ``blocked`` lists the units not run because a dependency failed.
     """
 
     executor: str
     wall_s: float = 0.0
+    startup_s: float = 0.0
     units: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    cpu_s: dict = field(default_factory=dict)
     failed: dict = field(default_factory=dict)
     blocked: list = field(default_factory=list)
 
     def record(self, unit, result):
         self.units[unit.stage] = self.units.get(unit.stage, 0) + 1
         self.seconds[unit.stage] = self.seconds.get(unit.stage, 0.0) + result["seconds"]
+        self.cpu_s[unit.stage] = self.cpu_s.get(unit.stage, 0.0) + result.get("cpu_s", 0.0)
 
     def line(self):
         parts = [f"{stage} {self.units[stage]} ({self.seconds[stage]:.0f} s)"

@@ -15,6 +15,7 @@ store and resumes the fine-tuning runs from their checkpoints.
 
 import logging
 import os
+import time
 
 from .units import execute
 
@@ -79,13 +80,17 @@ def run_ray(context, units, progress, summary, *, address=None, num_cpus=None):
     """Execute ``units`` as Ray tasks; record results and failures in ``summary``."""
     ray = _require_ray()
     started_here = not ray.is_initialized()
+    clock = time.perf_counter()
     if started_here:
         start(address, num_cpus)
+    summary.startup_s = time.perf_counter() - clock
     try:
         _run(ray, context, units, progress, summary)
     finally:
         if started_here:
+            clock = time.perf_counter()
             ray.shutdown()
+            summary.startup_s += time.perf_counter() - clock
 
 
 def _run(ray, context, units, progress, summary):

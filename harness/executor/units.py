@@ -274,14 +274,16 @@ def _workspace(context):
 
 
 def execute(context, unit, report=None):
-    """Compute ``unit`` (or find it stored); return ``{"id", "seconds", "pid"}``.
+    """Compute ``unit`` (or find it stored); return ``{"id", "seconds", "cpu_s", "pid"}``.
 
-    ``report(stage, n)``, when given, receives fine-tuning progress as it happens:
-    updates (``"fine-tune"``) and snapshots (``"extract"``).
+    ``seconds`` is the unit's wall time, ``cpu_s`` the CPU time of its process meanwhile
+    (all its threads). ``report(stage, n)``, when given, receives fine-tuning progress as
+    it happens: updates (``"fine-tune"``) and snapshots (``"extract"``).
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     UNIT_FUNCTIONS[unit.kind](_workspace(context), unit, report or _ignore, **unit.kwargs)
-    return {"id": unit.id, "seconds": time.perf_counter() - started, "pid": os.getpid()}
+    return {"id": unit.id, "seconds": time.perf_counter() - started,
+            "cpu_s": time.process_time() - cpu, "pid": os.getpid()}
 
 
 def _ignore(stage, n=1):
