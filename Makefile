@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,ray]'
 	touch $(STAMP)
 
 # Main job: the tiny tier's claim verification (real fine-tuning of minilm-l6 on the five
@@ -25,9 +25,10 @@ $(STAMP): pyproject.toml
 verify: $(STAMP)
 	$(BIN)/harness verify --tier tiny
 
-# The unit tests and the tiny claims (the full tier needs a GPU and the paper's weights).
+# The unit tests (the Ray executor's included) and the tiny claims; the paper and full
+# tiers need hours on a GPU (benchmarks/device/paper_tier.sh).
 test: $(STAMP)
-	$(BIN)/python -m pytest tests claims -m "not full" -p no:cacheprovider
+	$(BIN)/python -m pytest tests claims -m "not full and not paper" -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/asv run --python=same --quick --show-stderr

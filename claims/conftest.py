@@ -24,10 +24,15 @@ def pytest_addoption(parser):
     group.addoption("--models", nargs="+", default=None,
                     help="models to verify (registry names, directories or hub ids)")
     group.addoption("--tasks", nargs="+", default=None, help="tasks to verify")
+    group.addoption("--seeds", nargs="+", type=int, default=None,
+                    help="fine-tuning seeds to decide on (default: the tier's)")
     group.addoption("--store", default=None, help="run-store root")
     group.addoption("--data-dir", default=None, help="dataset directory")
     group.addoption("--evidence-out", default=None, help="write claim evidence JSON here")
     group.addoption("--no-progress", action="store_true", help="hide progress bars")
+    group.addoption("--cell-log", default=None,
+                    help="append one JSON line per decided cell here as it finishes (and "
+                         "the number of collected cells first); harness verify shows them")
 
 
 def pytest_configure(config):
@@ -48,7 +53,8 @@ def workspaces(request):
     def get(tier_name):
         if tier_name not in cache:
             tier = get_tier(tier_name).with_selection(_framework.SELECTION["models"],
-                                                      _framework.SELECTION["tasks"])
+                                                      _framework.SELECTION["tasks"],
+                                                      request.config.getoption("--seeds"))
             cache[tier_name] = Workspace(tier, store=store,
                                          data_dir=request.config.getoption("--data-dir"),
                                          progress=not request.config.getoption("--no-progress"))
@@ -72,7 +78,22 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" or (report.when == "setup" and report.skipped):
         cell = item.callspec.params.get("cell") if hasattr(item, "callspec") else None
         for ev in getattr(item, "_claim_evidence", []) or [None]:
-            item.config._claim_records.append(_record(item, report, cell, ev))
+            record = _record(item, report, cell, ev)
+            item.config._claim_records.append(record)
+            _log_cell(item.config, {k: record.get(k) for k in (
+                "claim", "cell_id", "scope", "verdict", "headline", "reason", "seconds")})
+
+
+def pytest_collection_finish(session):
+    _log_cell(session.config, {"collected": len(session.items)})
+
+
+def _log_cell(config, line):
+    """One JSON line in ``--cell-log`` (flushed at once: another process follows it)."""
+    path = config.getoption("--cell-log")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(json.dumps(line, default=str) + "\n")
 
 
 def _record(item, report, cell, ev):

@@ -11,7 +11,8 @@ non-linear representations."
 
 Measured per (model, task), over the transformer layers 1..L whose original layer is
 linear (footnote 10; the others are listed, not compared): the original layer's
-one-cluster-per-label clustering is kept fixed; at every snapshot its label distances are
+one-cluster-per-label clustering is kept fixed; at every snapshot that holds all layers
+(a tier's schedule may keep the last layer more often) its label distances are
 measured under the authors' convention (zeros where it no longer separates every pair of
 labels, whose correlation is undefined: such a (snapshot, layer) is listed and left out
 of the ordering, and at the end it fails the floor, since a layer whose original clustering
@@ -81,12 +82,16 @@ def order_violations(similarity, tol=ORDER_TOLERANCE):
 
 def check_layer_similarity(ws, cell, seed):
     n = ws.n_layers(cell.model, cell.task)
-    records = {layer: geometry.layer_similarity(ws, cell.model, cell.task, layer, seed=seed)
+    # "At every snapshot": the snapshots that hold every layer (a schedule may keep the
+    # last layer more often than the others, see harness.finetune.snapshot_plan).
+    updates = sorted(set.intersection(*(
+        set(ws.updates(cell.model, cell.task, seed=seed, layer=layer, split="train"))
+        for layer in range(n + 1))))
+    records = {layer: geometry.layer_similarity(ws, cell.model, cell.task, layer,
+                                                updates=updates, seed=seed)
                for layer in range(n + 1)}
     compared = [layer for layer in range(1, n + 1) if records[layer]["linear_start"]]
     not_linear = [layer for layer in range(n + 1) if not records[layer]["linear_start"]]
-    updates = records[compared[0]]["updates"] if compared else ws.updates(cell.model, cell.task,
-                                                                         seed=seed)
     per_snapshot = [{layer: records[layer]["similarity"][k] for layer in compared
                      if records[layer]["similarity"][k] is not None}
                     for k in range(len(updates))]

@@ -12,11 +12,15 @@ word vectors = mean of subwords, a linear head per task kind:
 What the paper leaves unstated gets a documented default in :class:`FinetuneConfig`.
 
 Snapshots: at update 0 (the original model), every ``snapshot_every`` updates and after
-the last update, the train and test representations of the chosen layers go into the run
-store (one artifact per snapshot and split), with the head's test accuracy and the mean
-training loss since the previous snapshot. A checkpoint (model, head, optimiser,
-scheduler, RNG states, position) is written atomically every ``checkpoint_every``
-updates; a killed run started again with the same configuration resumes from it and
+the last update, representations go into the run store (one artifact per snapshot and
+split), with the head's test accuracy and the mean training loss since the previous
+snapshot. What each snapshot holds (layers, splits, dtype) follows a per-snapshot rule,
+:func:`snapshot_plan`: by default every snapshot holds all layers of train and test in
+float32; the paper tier keeps the last layer every 5 updates, all layers every epoch,
+the test split and float32 at the two ends only (docs/paper-tier.md).
+
+A checkpoint (model, head, optimiser, scheduler, RNG states, position) is written
+atomically every ``checkpoint_every`` updates; a killed run started again with the same configuration resumes from it and
 ends with the same artifacts as an uninterrupted run (CPU, same seed).
 """
 
@@ -89,9 +93,22 @@ class FinetuneConfig:
         Splits snapshotted between the first and the last snapshot; None = all of
         ``snapshot_splits``. The tiny tier keeps only ``("train",)`` there (the test split
         is needed at the ends only), which also leaves the head's test accuracy
-        unrecorded at those snapshots.
+        unrecorded at those snapshots; ``()`` keeps no snapshot but the two ends.
     snapshot_dtype : {"float32", "float16"}
         float16 halves the store size; distances then carry ~1e-3 relative rounding.
+    intermediate_layers : tuple of int or None
+        Layers of the *thin* snapshots (see ``all_layers_every``), e.g. ``(-1,)`` for the
+        last layer only; None = every snapshot holds ``snapshot_layers``.
+    all_layers_every : int, "epoch" or None
+        With ``intermediate_layers``: the first snapshot at or after every multiple of
+        this many updates holds ``snapshot_layers`` (a *full* snapshot); ``"epoch"`` = the
+        run's updates per epoch. The first and the last snapshot are always full.
+    all_layers_until : int, default=0
+        With ``intermediate_layers``: every snapshot up to this update is full (the paper's
+        Fig. 4 shows most of the change within the first ~10 updates).
+    intermediate_dtype : {"float32", "float16"} or None
+        dtype of the snapshots between the first and the last; None = ``snapshot_dtype``.
+        The two ends, which most analyses read, keep ``snapshot_dtype``.
     precision : {"fp32", "bf16"}, default="fp32"
         bf16 autocast for training steps and snapshot extraction, on CUDA only; fp32 is
         the default and the only mode on CPU (asking for bf16 there raises).
@@ -119,6 +136,10 @@ class FinetuneConfig:
     snapshot_splits: tuple = ("train", "test")
     intermediate_splits: tuple = None
     snapshot_dtype: str = "float32"
+    intermediate_layers: tuple = None
+    all_layers_every: object = None
+    all_layers_until: int = 0
+    intermediate_dtype: str = None
     precision: str = "fp32"
     checkpoint_every: int = None
     data_options: dict = field(default_factory=dict)
@@ -129,6 +150,12 @@ class FinetuneConfig:
         d["snapshot_splits"] = list(self.snapshot_splits)
         if self.intermediate_splits is not None:
             d["intermediate_splits"] = list(self.intermediate_splits)
+        # The per-snapshot rule enters the key only when used, so that configurations
+        # without it keep the form they had before the rule existed.
+        for name, default in _SCHEDULE_DEFAULTS.items():
+            value = d.pop(name)
+            if value != default:
+                d[name] = list(value) if isinstance(value, tuple) else value
         return d
 
     def validate(self):
@@ -145,6 +172,15 @@ class FinetuneConfig:
             if getattr(self, name) not in options:
                 raise ValueError(f"The {name!r} parameter of {owner} must be one of "
                                  f"{list(options)}. Got {getattr(self, name)!r} instead.")
+        if self.intermediate_dtype not in (None, "float32", "float16"):
+            raise ValueError(f"The 'intermediate_dtype' parameter of {owner} must be None, "
+                             f"'float32' or 'float16'. Got {self.intermediate_dtype!r} instead.")
+        every = self.all_layers_every
+        if not (every is None or every == "epoch" or (isinstance(every, Integral)
+                                                      and not isinstance(every, bool)
+                                                      and every >= 1)):
+            raise ValueError(f"The 'all_layers_every' parameter of {owner} must be an int "
+                             f">= 1, 'epoch' or None. Got {every!r} instead.")
         splits = tuple(self.snapshot_splits)
         if not splits or len(set(splits)) != len(splits) or not set(splits) <= set(SPLITS):
             raise ValueError(f"The 'snapshot_splits' parameter of {owner} must list distinct "
@@ -186,6 +222,85 @@ class FinetuneConfig:
         return self
 
 
+_SCHEDULE_DEFAULTS = {"intermediate_layers": None, "all_layers_every": None,
+                      "all_layers_until": 0, "intermediate_dtype": None}
+
+
+@dataclass(frozen=True)
+class SnapshotSpec:
+    """What one snapshot holds: hidden-state indices (None = all), splits and dtype."""
+
+    layers: tuple
+    splits: tuple
+    dtype: str
+
+
+def snapshot_interval(config, total):
+    """Updates between snapshots: ``snapshot_every``, or ``ceil(total / n_snapshots)``."""
+    if config.n_snapshots:
+        return max(1, -(-total // config.n_snapshots))
+    return config.snapshot_every
+
+
+def snapshot_plan(config, total, per_epoch):
+    """The snapshots of a run of ``total`` updates and what each one holds.
+
+    Snapshots are taken at update 0, every :func:`snapshot_interval` updates and after the
+    last update. The two ends hold ``snapshot_layers`` of ``snapshot_splits`` in
+    ``snapshot_dtype``. A snapshot in between holds the ``intermediate_splits`` (default
+    all) in ``intermediate_dtype`` (default ``snapshot_dtype``), and the
+    ``intermediate_layers`` unless it is *full*: within ``all_layers_until`` updates of
+    the start, or the first snapshot at or after a multiple of ``all_layers_every``
+    (``"epoch"``: ``per_epoch``). Full snapshots hold ``snapshot_layers``.
+
+    Returns
+    -------
+    dict
+        ``{update: SnapshotSpec}``, in update order.
+    """
+    every = snapshot_interval(config, total)
+    full_every = per_epoch if config.all_layers_every == "epoch" else config.all_layers_every
+    plan, previous = {}, None
+    for update in sorted(set(range(0, total + 1, every)) | {total}):
+        end = update in (0, total)
+        full = (end or config.intermediate_layers is None
+                or update <= config.all_layers_until
+                or (full_every and update // full_every > previous // full_every))
+        splits = tuple(config.snapshot_splits)
+        if not end and config.intermediate_splits is not None:
+            splits = tuple(s for s in splits if s in config.intermediate_splits)
+            if not splits:  # intermediate_splits=(): the two ends only
+                continue
+        dtype = config.snapshot_dtype if end else (config.intermediate_dtype
+                                                   or config.snapshot_dtype)
+        layers = config.snapshot_layers if full else tuple(config.intermediate_layers)
+        plan[update] = SnapshotSpec(None if layers is None else tuple(layers), splits, dtype)
+        previous = update
+    return plan
+
+
+def planned_updates(n_trainable, batch_size, epochs, max_updates=None):
+    """``(total updates, updates per epoch)`` of a run over ``n_trainable`` sentences."""
+    per_epoch = -(-n_trainable // batch_size)
+    total = per_epoch * epochs
+    if max_updates is not None:
+        total = min(total, max_updates)
+    return total, per_epoch
+
+
+def run_schedule(config, task_data, epochs):
+    """``(total updates, updates per epoch, snapshot plan)`` of ``config`` on ``task_data``.
+
+    What :func:`finetune` will do, known before it runs (``harness verify`` sizes its
+    progress bars and plans the analyses of every snapshot from it). Only sentences
+    holding a target count towards the batches.
+    """
+    n_trainable = sum(1 for examples in pooling.group_examples(task_data.train) if examples)
+    total, per_epoch = planned_updates(n_trainable, config.batch_size, epochs,
+                                       config.max_updates)
+    return total, per_epoch, snapshot_plan(config, total, per_epoch)
+
+
 class TaskHead(torch.nn.Module):
     """Dropout + linear classifier over the example vector of a task kind."""
 
@@ -216,6 +331,17 @@ class FinetuneRun:
     def snapshots(self):
         """``{update: {split: representation artifact key}}``."""
         return {int(u): v for u, v in self.manifest["meta"]["snapshots"].items()}
+
+    def snapshot_layers(self, update, split):
+        """Hidden-state indices held by the snapshot of ``update`` and ``split``.
+
+        None for runs written before per-snapshot plans were recorded (read the artifact).
+        """
+        plan = self.manifest["meta"].get("snapshot_plan")
+        if plan is None:
+            return None
+        entry = plan[str(update)]
+        return list(entry["layers"]) if split in entry["splits"] else []
 
     @property
     def model_dir(self):
@@ -262,7 +388,8 @@ def _epoch_batches(trainable, batch_size, seed, epoch):
     return [order[k:k + batch_size].tolist() for k in range(0, len(order), batch_size)]
 
 
-def finetune(config, *, store=None, data_dir=None, device=None, progress=True, on_update=None):
+def finetune(config, *, store=None, data_dir=None, device=None, progress=True, on_update=None,
+             on_start=None):
     """Fine-tune ``config.model`` on ``config.task`` with snapshots; resume if interrupted.
 
     Parameters
@@ -273,7 +400,12 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     device : str, optional
         Default CUDA when available, else CPU.
     on_update : callable, optional
-        Called as ``on_update(update)`` after every update (tests use it to interrupt).
+        Called as ``on_update(update)`` after every update (tests use it to interrupt;
+        ``harness verify`` to show progress).
+    on_start : callable, optional
+        Called as ``on_start(done, total)`` once the run knows its length: ``done`` updates
+        of ``total`` are already behind it (a resumed run; ``done == total`` when the run
+        was stored already).
 
     Returns
     -------
@@ -298,9 +430,12 @@ def finetune(config, *, store=None, data_dir=None, device=None, progress=True, o
     key = store.key(rc)
     done = _stored_run(store, rc)
     if done is not None:
+        if on_start is not None:
+            on_start(done.meta["n_updates"], done.meta["n_updates"])
         return FinetuneRun(key, config, done.path, done.manifest)
     with store.run_lock(key) as run_dir:
-        return _train(config, store, key, rc, run_dir, task, loaded, progress, on_update)
+        return _train(config, store, key, rc, run_dir, task, loaded, progress, on_update,
+                      on_start)
 
 
 def _stored_run(store, rc):
@@ -327,7 +462,7 @@ def _stored_run(store, rc):
     return done
 
 
-def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
+def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update, on_start):
     """The training loop of :func:`finetune` (the run is locked and not stored yet)."""
     from .representations import get_representations
 
@@ -337,15 +472,8 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
     by_sentence = pooling.group_examples(train)
     trainable = np.asarray([s for s, ex in enumerate(by_sentence) if ex])
     epochs = loaded.spec.epochs if config.epochs is None else config.epochs
-    per_epoch = -(-len(trainable) // config.batch_size)
-    total = per_epoch * epochs
-    if config.max_updates is not None:
-        total = min(total, config.max_updates)
-    every = config.snapshot_every
-    if config.n_snapshots:
-        every = max(1, -(-total // config.n_snapshots))
-    snapshot_at = sorted(set(range(0, total + 1, every)) | {total})
-    checkpoint_every = config.checkpoint_every or every
+    total, per_epoch, plan = run_schedule(config, task, epochs)
+    checkpoint_every = config.checkpoint_every or snapshot_interval(config, total)
 
     model = loaded.model
     dropout = config.dropout
@@ -375,12 +503,10 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
         model.eval()
         head.eval()
         entry = {}
-        splits = config.snapshot_splits
-        if config.intermediate_splits is not None and 0 < update < total:
-            splits = [s for s in splits if s in config.intermediate_splits]
-        for split in splits:
-            art = get_representations(task, loaded, split, layers=config.snapshot_layers,
-                                      dtype=config.snapshot_dtype, max_length=config.max_length,
+        spec = plan[update]
+        for split in spec.splits:
+            art = get_representations(task, loaded, split, layers=spec.layers,
+                                      dtype=spec.dtype, max_length=config.max_length,
                                       data_options=config.data_options, store=store,
                                       snapshot={"run": key, "update": update}, progress=False,
                                       precision=config.precision)
@@ -398,6 +524,8 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
     n_tokens = 0
     bar = tqdm(total=total, initial=state["update"], desc=f"finetune {config.model}/{config.task}",
                unit="upd", disable=not progress)
+    if on_start is not None:
+        on_start(state["update"], total)
     if state["update"] == 0 and "0" not in state["snapshots"]:
         snapshot(0)
     model.train()
@@ -427,7 +555,7 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
         n_tokens += sum(len(w) for s in batch for w in encoded[s].windows)
         bar.set_postfix(loss=f"{state['losses'][-1]:.3f}", epoch=epoch)
         bar.update()
-        if update in snapshot_at:
+        if update in plan:
             snapshot(update)
         if update % checkpoint_every == 0 and update < total:
             state["seconds"] = time.perf_counter() - started
@@ -450,7 +578,12 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update):
         writer.meta.update({"history": state["history"], "snapshots": state["snapshots"],
                             "labels": list(task.labels), "kind": task.kind,
                             "n_updates": total, "epochs": epochs,
-                            "updates_per_epoch": per_epoch})
+                            "updates_per_epoch": per_epoch,
+                            "snapshot_plan": {
+                                str(u): {"layers": extract.resolve_layers(p.layers,
+                                                                          loaded.n_layers),
+                                         "splits": list(p.splits), "dtype": p.dtype}
+                                for u, p in plan.items()}})
         writer.timings.update({"train_s": seconds, "tokens_seen_this_process": n_tokens})
     shutil.rmtree(run_dir, ignore_errors=True)
     accuracy = state["history"][-1]["test_head_accuracy"]  # None without a test snapshot

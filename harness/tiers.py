@@ -3,7 +3,10 @@
 ``tiny`` runs in CI on a 2-core CPU: the offline default model on the real data, capped
 to the first sentences of each training file, a sparser snapshot schedule and a reduced
 probe grid. The caps were fixed from the time budget before any claim was run, and are
-never tuned to make a claim pass. ``full`` is the paper's protocol on its five models.
+never tuned to make a claim pass. ``paper`` is the paper's protocol (full data, 10
+epochs, the paper's probe grid, 5 seeds) on the offline model, with a snapshot schedule
+that keeps the store affordable (:data:`PAPER_SCHEDULE`, docs/paper-tier.md); ``full``
+is the same protocol on the paper's five BERT models.
 """
 
 from dataclasses import dataclass, field, replace
@@ -44,6 +47,11 @@ class Tier:
         clusters of 5 points or fewer, i.e. keep size >= 6).
     cross_task : dict
         ``{probed task: (fine-tuned-on tasks ...)}`` (the paper's Table 5).
+    finetune_options : dict
+        Further :class:`~harness.finetune.FinetuneConfig` fields for every run of the tier
+        (the per-snapshot schedule, checkpoints, ``max_updates`` for smoke runs).
+    task_options : dict
+        ``{task: {FinetuneConfig field: value}}``, over the above for one task's runs.
     """
 
     name: str
@@ -61,19 +69,25 @@ class Tier:
     directprobe_rate: float = 0.05
     min_cluster_size: int = 6
     cross_task: dict = field(default_factory=lambda: {"ps-fxn": ("ps-fxn", "ps-role", "pos")})
+    finetune_options: dict = field(default_factory=dict)
+    task_options: dict = field(default_factory=dict)
     description: str = ""
 
     def finetune_config(self, model, task, seed=None):
+        options = dict(snapshot_every=self.snapshot_every, n_snapshots=self.n_snapshots,
+                       intermediate_splits=self.intermediate_splits,
+                       data_options=dict(self.data_options.get(task, {})))
+        options.update(self.finetune_options)
+        options.update(self.task_options.get(task, {}))
         return FinetuneConfig(model=model, task=task,
-                              seed=self.seeds[0] if seed is None else seed,
-                              snapshot_every=self.snapshot_every, n_snapshots=self.n_snapshots,
-                              intermediate_splits=self.intermediate_splits,
-                              data_options=dict(self.data_options.get(task, {})))
+                              seed=self.seeds[0] if seed is None else seed, **options)
 
-    def with_selection(self, models=None, tasks=None):
-        """The same tier restricted to (or extended by) the given models and tasks."""
+    def with_selection(self, models=None, tasks=None, seeds=None):
+        """The same tier restricted to (or extended by) the given models, tasks and
+        fine-tuning seeds."""
         return replace(self, models=tuple(models) if models else self.models,
-                       tasks=tuple(tasks) if tasks else self.tasks)
+                       tasks=tuple(tasks) if tasks else self.tasks,
+                       seeds=tuple(int(s) for s in seeds) if seeds else self.seeds)
 
     def to_dict(self):
         from dataclasses import asdict
@@ -94,6 +108,22 @@ _TINY_CAPS = {
     "trec-50": {"max_train_sentences": 500},
 }
 
+#: The paper's snapshot grid (every 5 updates) at the last layer, which F5 and Fig. 2
+#: read at every snapshot; all layers at every snapshot of the first 20 updates (Fig. 4:
+#: most of the change happens there) and then every 50 updates (2 epochs of PUD), which
+#: F7 reads "at every snapshot" and Fig. 4 draws; the test split and float32 at the two
+#: ends only (F1, F2, F3, F4, F6, F8 read only the ends); float16 in between (F5 curves,
+#: F7, Figs. 2-4: distances and correlations, where float16's ~1e-3 relative rounding is
+#: far below the effects measured). A checkpoint every 25 updates bounds the work a kill
+#: loses. Store size per seed and its derivation: docs/paper-tier.md.
+PAPER_SCHEDULE = {"intermediate_layers": (-1,), "all_layers_every": 50,
+                  "all_layers_until": 20, "intermediate_dtype": "float16",
+                  "checkpoint_every": 25}
+#: TREC-50 keeps the two ends only: no analysis reads its snapshots in between (F5, F7 and
+#: Figs. 2 and 4 exclude it, the paper's footnotes 8 and 10: it is not linear), and every
+#: 5 of its 1,710 updates would cost 342 extractions of 5,452 questions and 1.9 GB a seed.
+PAPER_TASK_OPTIONS = {"trec-50": {"intermediate_splits": ()}}
+
 TIERS = {
     "tiny": Tier(
         name="tiny", models=("minilm-l6",), data_options=_TINY_CAPS, n_snapshots=8,
@@ -102,11 +132,25 @@ TIERS = {
         description="minilm-l6 (offline) on the real data capped to the first 200 (PUD), "
                     "400 (STREUSLE) and 500 (TREC) training sentences (test splits whole); 10 epochs; about 8 "
                     "snapshots per run; reduced probe grid; 1 fine-tuning seed."),
+    "paper": Tier(
+        name="paper", models=("minilm-l6",), seeds=(0, 1, 2, 3, 4), snapshot_every=5,
+        intermediate_splits=("train",), probe_grid="paper", probe_seeds=5,
+        directprobe_rate=0.05, finetune_options=PAPER_SCHEDULE,
+        task_options=PAPER_TASK_OPTIONS,
+        description="The paper's protocol on minilm-l6 (offline): full data (PUD 80/20, "
+                    "STREUSLE and TREC official splits), 10 epochs, batch 32, AdamW 3e-4; "
+                    "snapshots of the last layer every 5 updates, of all layers in the first "
+                    "20 updates and every 50, of the test split at the ends (TREC-50: the "
+                    "ends only); the paper's probe grid with 5 initialisations; 5 "
+                    "fine-tuning seeds."),
     "full": Tier(
         name="full", models=("bert-tiny", "bert-mini", "bert-small", "bert-medium", "bert-base"),
-        seeds=(0, 1, 2, 3, 4), snapshot_every=5, probe_grid="paper",
-        description="The paper's protocol: five BERT models, full data, snapshots every 5 "
-                    "updates, the full probe grid, 5 fine-tuning seeds."),
+        seeds=(0, 1, 2, 3, 4), snapshot_every=5, intermediate_splits=("train",),
+        probe_grid="paper", probe_seeds=5, directprobe_rate=0.05,
+        finetune_options=PAPER_SCHEDULE, task_options=PAPER_TASK_OPTIONS,
+        description="The paper's protocol on its five BERT models: full data, 10 epochs (3 "
+                    "for base), the paper tier's snapshot schedule, the full probe grid, 5 "
+                    "fine-tuning seeds."),
 }
 
 

@@ -17,7 +17,8 @@ from harness.tiers import get_tier
 
 class SnapshotWorkspace(Workspace):
     """Runs given as ``{update: {layer: (X, y)}}`` (train split), or per seed as
-    ``{seed: {update: {layer: (X, y)}}}`` with ``seeds=``.
+    ``{seed: {update: {layer: (X, y)}}}`` with ``seeds=``. A snapshot may hold only some
+    layers (a sparse schedule); update 0 must hold them all.
 
     ``test`` gives the test split the same way (default: the train split); ``cross`` gives
     the vectors of a probed task under a model fine-tuned on another, as
@@ -38,8 +39,11 @@ class SnapshotWorkspace(Workspace):
         self.kind = kind
         self.cross = cross or {}
 
-    def updates(self, model, task, seed=None):
-        return sorted(self.runs[self.seed(seed)])
+    def updates(self, model, task, seed=None, layer=None, split=None):
+        runs = self.runs[self.seed(seed)]
+        if layer is not None and layer < 0:
+            layer = self.n_layers(model) + 1 + layer
+        return sorted(u for u, layers in runs.items() if layer is None or layer in layers)
 
     def n_layers(self, model, task=None):
         first = self.runs[self.seed()]

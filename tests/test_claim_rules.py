@@ -291,6 +291,21 @@ def test_f7_check_on_snapshots(store):
     assert ev.applicable and not ev.holds and ev.numbers["n_order_violations"] > 0
 
 
+def test_f7_reads_only_the_snapshots_holding_every_layer(store):
+    """A sparse schedule (the paper tier's): the top layer at every snapshot, the others
+    at some. F7 is decided on the snapshots that hold all layers, with the same numbers
+    as on a run that kept only those."""
+    rng = np.random.default_rng(5)
+    dense = _layered(rng, [0.0, 0.2, 0.6, 1.2], n_snapshots=5)  # updates 0, 5, ..., 20
+    sparse = {u: (layers if u in (0, 10, 20) else {3: layers[3]}) for u, layers in dense.items()}
+    kept = {u: dense[u] for u in (0, 10, 20)}
+    cell = Cell("tiny", "m", "t")
+    ev = check_layer_similarity(SnapshotWorkspace(sparse, store), cell, 0)
+    ref = check_layer_similarity(SnapshotWorkspace(kept, store), cell, 0)
+    assert ev.applicable and ev.numbers["n_snapshots"] == 3
+    assert ev.numbers == ref.numbers and ev.holds == ref.holds
+
+
 def test_f7_non_linear_layers_are_left_out(store):
     rng = np.random.default_rng(4)
     snapshots = _layered(rng, [0.0, 0.2, 0.6])

@@ -98,7 +98,7 @@ OPTION_CASES = [
     (["probe", "--grid", "huge"], "Unknown probe grid 'huge'. Known: paper, tiny"),
     (["probe", "--seeds", "0"], "argument --seeds: must be an int >= 1"),
     (["probe", "--tier", "ful"], "Unknown tier 'ful'"),
-    (["verify", "--tier", "tinyy"], "Unknown tier 'tinyy'. Known: full, tiny. Did you mean: tiny?"),
+    (["verify", "--tier", "tinyy"], "Unknown tier 'tinyy'. Known: full, paper, tiny. Did you mean: tiny?"),
     (["verify", "--models", "./no-such-dir"], "model directory .*no-such-dir does not exist"),
     (["verify", "--tasks", "trec50"], "Unknown task 'trec50'.*Did you mean: trec-50"),
     # data
@@ -370,11 +370,16 @@ def test_verify_passes_model_directories_as_absolute_paths(tmp_path, monkeypatch
 
     (tmp_path / "mymodel").mkdir()
     monkeypatch.chdir(tmp_path)
-    args = Namespace(tier="tiny", models=["./mymodel", "minilm-l6"], tasks=None,
-                     data_dir="data", pytest_args=[])
-    cmd = pytest_command(args, RunStore(tmp_path / "store"), tmp_path / "e.json")
-    models = cmd[cmd.index("--models") + 1:cmd.index("--models") + 3]
+    from harness.commands.verify import _absolute_if_directory
+    from harness.tiers import get_tier
+
+    (tmp_path / "data").mkdir()
+    models = [_absolute_if_directory(m) for m in ["./mymodel", "minilm-l6"]]
     assert models == [str(tmp_path / "mymodel"), "minilm-l6"]
+    args = Namespace(tier="tiny", tasks=None, pytest_args=[])
+    cmd = pytest_command(args, get_tier("tiny"), RunStore(tmp_path / "store"), tmp_path,
+                         models, str((tmp_path / "data").resolve()))
+    assert cmd[cmd.index("--models") + 1:cmd.index("--models") + 3] == models
     assert cmd[cmd.index("--data-dir") + 1] == str(tmp_path / "data")
 
 
@@ -461,13 +466,17 @@ def test_ctrl_c_during_a_real_command_leaves_one_line_and_no_debris(tmp_path):
 
 
 CLAIMS = r"""
+import pathlib
 import sys
+import tempfile
 import harness.commands.verify as verify
+from harness.progress import StageProgress
 from harness import cli
 
 # The "claim run": a child that records its pid and waits.
 child = "import os, time; open({pid_file!r}, 'w').write(str(os.getpid())); time.sleep(120)"
-verify.run = lambda args: verify._run_claims([sys.executable, "-c", child])
+verify.run = lambda args: verify._claim_run(
+    [sys.executable, "-c", child], pathlib.Path(tempfile.mkdtemp()), StageProgress(enabled=False))
 sys.exit(cli.main(["verify"]))
 """
 

@@ -238,3 +238,102 @@ def test_bf16_refused_on_cpu(tmp_path):
     config = FinetuneConfig(task="pos", precision="bf16", data_options=SMALL)
     with pytest.raises(ValueError, match="needs a CUDA device"):
         finetune(config, store=RunStore(tmp_path), device="cpu", progress=False)
+
+
+# ---- per-snapshot schedule -----------------------------------------------------------------
+def _plan(total, per_epoch, **options):
+    from harness.finetune import snapshot_plan
+    from harness.tiers import PAPER_SCHEDULE
+
+    schedule = {k: v for k, v in PAPER_SCHEDULE.items() if k != "checkpoint_every"}
+    config = FinetuneConfig(intermediate_splits=("train",), **{**schedule, **options})
+    return snapshot_plan(config, total, per_epoch)
+
+
+def test_paper_schedule_keeps_the_last_layer_every_5_and_all_layers_every_50():
+    plan = _plan(250, 25)  # full PUD: 25 updates per epoch, 10 epochs
+    assert sorted(plan) == list(range(0, 251, 5))
+    full = [u for u, spec in plan.items() if spec.layers is None]
+    assert full == [0, 5, 10, 15, 20, 50, 100, 150, 200, 250]
+    thin = plan[30]
+    assert thin.layers == (-1,) and thin.splits == ("train",) and thin.dtype == "float16"
+    for end in (0, 250):
+        assert plan[end].splits == ("train", "test") and plan[end].dtype == "float32"
+    assert plan[50].splits == ("train",) and plan[50].dtype == "float16"
+
+
+def test_trec_keeps_the_two_ends_only_in_the_paper_tier():
+    from harness.finetune import snapshot_plan
+    from harness.tiers import get_tier
+
+    config = get_tier("paper").finetune_config("minilm-l6", "trec-50")
+    assert config.intermediate_splits == ()
+    plan = snapshot_plan(config, 1710, 171)
+    assert sorted(plan) == [0, 1710]
+    assert all(spec.layers is None and spec.splits == ("train", "test") for spec in plan.values())
+    assert get_tier("paper").finetune_config("minilm-l6", "pos").intermediate_splits == ("train",)
+
+
+def test_all_layers_every_epoch_takes_the_first_snapshot_past_each_epoch():
+    # 86 updates per epoch is not a multiple of 5: the next snapshot is full.
+    plan = _plan(860, 86, all_layers_every="epoch")
+    full = [u for u, spec in plan.items() if spec.layers is None and u > 20]
+    assert full == [90, 175, 260, 345, 430, 520, 605, 690, 775, 860]
+    # A run cut short still ends on a full float32 snapshot of both splits.
+    short = _plan(33, 25, all_layers_every="epoch")
+    assert sorted(short) == [0, 5, 10, 15, 20, 25, 30, 33]
+    assert [u for u, spec in short.items() if spec.layers is None] == [0, 5, 10, 15, 20, 25, 33]
+    assert short[33].layers is None and short[33].splits == ("train", "test")
+
+
+def test_without_the_rule_every_snapshot_holds_everything():
+    from harness.finetune import snapshot_plan
+
+    config = FinetuneConfig(snapshot_every=2, snapshot_layers=(0, 6))
+    plan = snapshot_plan(config, 5, 3)
+    assert sorted(plan) == [0, 2, 4, 5]
+    assert {(s.layers, s.splits, s.dtype) for s in plan.values()} == {
+        ((0, 6), ("train", "test"), "float32")}
+    # The rule's fields enter the store key only when used (older keys keep their form).
+    assert "all_layers_every" not in config.to_dict()
+    assert FinetuneConfig(all_layers_every="epoch").to_dict()["all_layers_every"] == "epoch"
+    with pytest.raises(ValueError, match="all_layers_every"):
+        FinetuneConfig(all_layers_every=0).validate()
+    with pytest.raises(ValueError, match="intermediate_dtype"):
+        FinetuneConfig(intermediate_dtype="bfloat16").validate()
+
+
+def test_sparse_schedule_run_and_workspace_updates_by_layer(tmp_path):
+    """A real run with the thin/full rule: the stored arrays follow the plan, and the
+    workspace offers each analysis only the snapshots holding its layer and split."""
+    from dataclasses import replace
+
+    from harness.analyses import Workspace
+    from harness.tiers import get_tier
+
+    options = dict(batch_size=4, epochs=2, intermediate_layers=(-1,), all_layers_every=3,
+                   intermediate_dtype="float16")
+    tier = replace(get_tier("tiny"), tasks=("pos",), snapshot_every=1, n_snapshots=None,
+                   data_options={"pos": SMALL}, finetune_options=options)
+    store = RunStore(tmp_path)
+    ws = Workspace(tier, store=store, progress=False)
+    run = ws.run("minilm-l6", "pos")
+    assert sorted(run.snapshots) == [0, 1, 2, 3, 4, 5, 6]
+    assert ws.updates("minilm-l6", "pos") == [0, 1, 2, 3, 4, 5, 6]
+    assert ws.updates("minilm-l6", "pos", layer=-1, split="train") == [0, 1, 2, 3, 4, 5, 6]
+    assert ws.updates("minilm-l6", "pos", layer=6) == [0, 1, 2, 3, 4, 5, 6]
+    assert ws.updates("minilm-l6", "pos", layer=2, split="train") == [0, 3, 6]
+    assert ws.updates("minilm-l6", "pos", split="test") == [0, 6]
+    thin = store.open(run.snapshots[4]["train"])
+    assert thin.array_names() == ["labels", "layer6"] and thin.array("layer6").dtype == np.float16
+    full = store.open(run.snapshots[3]["train"])
+    assert len(full.array_names()) == 8 and full.array("layer2").dtype == np.float16
+    end = store.open(run.snapshots[6]["test"])
+    assert end.array("layer0").dtype == np.float32
+    # Negative layers count from the model's top, whatever the snapshot holds.
+    top = ws.vectors("minilm-l6", "pos", 4, "train", -1)
+    assert top.source.endswith("/layer6") and top.X.dtype == np.float64
+    with pytest.raises(KeyError, match="layer2"):
+        ws.vectors("minilm-l6", "pos", 4, "train", 2)
+    assert run.history[-1]["test_head_accuracy"] is not None
+    assert [h["test_head_accuracy"] is None for h in run.history] == [False] + [True] * 5 + [False]

@@ -176,8 +176,9 @@ def original_clustering(ws, model, task, layer):
     return first, start, label_clustering(first, start)
 
 
-def _resolve_updates(ws, model, task, updates, seed):
-    all_updates = ws.updates(model, task, seed=seed)
+def _resolve_updates(ws, model, task, updates, seed, layer):
+    # Only the snapshots that hold ``layer`` (a schedule may keep some layers sparsely).
+    all_updates = ws.updates(model, task, seed=seed, layer=layer, split="train")
     if updates is None:
         return all_updates
     return [{"first": all_updates[0], "last": all_updates[-1]}.get(u, u) for u in updates]
@@ -190,9 +191,10 @@ def min_distance_curve(ws, model, task, layer=-1, updates=None, seed=None):
     when that layer is linear (``linear_start``); otherwise ``min_distance`` is None.
     Distances follow the authors' convention (:func:`fixed_distances`): ``separates[k]``
     says whether snapshot ``k`` still separates every pair of labels (zeros when not).
-    ``updates`` selects snapshots (default all; the claim needs only the first and last).
+    ``updates`` selects snapshots (default: every snapshot holding ``layer``; the claim
+    needs only the first and last).
     """
-    updates = _resolve_updates(ws, model, task, updates, seed)
+    updates = _resolve_updates(ws, model, task, updates, seed, layer)
     _, start, fixed = original_clustering(ws, model, task, layer)
     last = ws.vectors(model, task, "last", "train", layer, seed=seed)
     record = {"updates": updates, "labels": fixed["labels"], "min_distance": None,
@@ -219,8 +221,9 @@ def layer_similarity(ws, model, task, layer, updates=None, seed=None):
     label pairs that have a distance (both sides have the same pairs: the clustering is
     the same). A snapshot where the clustering no longer separates every pair of labels
     gets the authors' zeros, whose correlation is undefined: its similarity is None.
+    ``updates`` selects snapshots (default: every snapshot holding ``layer``).
     """
-    updates = _resolve_updates(ws, model, task, updates, seed)
+    updates = _resolve_updates(ws, model, task, updates, seed, layer)
     first, start, fixed = original_clustering(ws, model, task, layer)
     record = {"updates": list(updates), "similarity": None, "separates": None,
               "linear_start": start["linear"], "n_clusters_start": start["n_clusters"],
@@ -270,7 +273,7 @@ def centroid_shift(ws, model, task, layer, seed=None):
 
 def centroid_paths(ws, model, task, layer, labels, seed=None):
     """Centroids of ``labels`` at every snapshot, projected jointly to 2-D (Fig. 3)."""
-    updates = ws.updates(model, task, seed=seed)
+    updates = ws.updates(model, task, seed=seed, layer=layer, split="train")
     stacked = []
     for u in updates:
         all_labels, c = centroids(ws, model, task, u, layer, seed=seed)

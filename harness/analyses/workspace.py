@@ -55,13 +55,41 @@ class Workspace:
                                        progress=self.progress)
         return self._memo[key]
 
-    def updates(self, model, task, seed=None):
-        return sorted(self.run(model, task, seed).snapshots)
+    def updates(self, model, task, seed=None, layer=None, split=None):
+        """Updates of the run's snapshots, sorted; with ``layer`` and/or ``split``, only
+        the snapshots that hold that layer (negative: from the top) and split.
+
+        A run may keep some layers or splits at some snapshots only (the paper tier keeps
+        the last layer every 5 updates and all layers every epoch, see
+        :func:`harness.finetune.snapshot_plan`); an analysis that reads layer ``l`` asks
+        for the snapshots holding ``l``.
+        """
+        run = self.run(model, task, seed)
+        if layer is not None and layer < 0:
+            layer = self.n_layers(model, task) + 1 + layer
+        out = []
+        for update, splits in sorted(run.snapshots.items()):
+            for name in ([split] if split is not None else list(splits)):
+                if name in splits and (layer is None
+                                       or layer in self._held_layers(run, update, name)):
+                    out.append(update)
+                    break
+        return out
+
+    def _held_layers(self, run, update, split):
+        held = run.snapshot_layers(update, split)
+        if held is None:  # a run stored without its per-snapshot plan: read the artifact
+            art = self.store.open(run.snapshots[update][split])
+            held = [int(n[5:]) for n in art.array_names() if n.startswith("layer")]
+        return held
 
     def n_layers(self, model, task=None):
-        run = self.run(model, task or self.tier.tasks[0])
-        art = self.store.open(run.snapshots[0]["train"])
-        return max(int(n[5:]) for n in art.array_names() if n.startswith("layer"))
+        key = ("n_layers", model, task or self.tier.tasks[0])
+        if key not in self._memo:
+            run = self.run(model, key[2])
+            art = self.store.open(run.snapshots[0]["train"])  # update 0 holds every layer
+            self._memo[key] = max(int(n[5:]) for n in art.array_names() if n.startswith("layer"))
+        return self._memo[key]
 
     def task_data(self, task):
         from ..data import load_task
@@ -87,6 +115,8 @@ class Workspace:
         if int(update) == 0:
             seed = self.seed(None)
         run = self.run(model, task, seed)
+        if layer < 0:  # from the model's top: a snapshot may hold only some layers
+            layer = self.n_layers(model, task) + 1 + layer
         return self._vectors(self.store.open(run.snapshots[int(update)][split]), layer)
 
     def cross_vectors(self, model, tuned_on, probed, split, layer=-1, seed=None):

@@ -33,6 +33,21 @@ def register(subparsers):
     parser.add_argument("--snapshot-splits", nargs="+", default=["train", "test"],
                         choices=list(SPLITS))
     parser.add_argument("--snapshot-dtype", choices=["float32", "float16"], default="float32")
+    schedule = parser.add_argument_group(
+        "per-snapshot rule", "keep less between the first and the last snapshot "
+        "(harness.finetune.snapshot_plan; the paper tier's: docs/paper-tier.md)")
+    schedule.add_argument("--intermediate-layers", type=int, nargs="+", default=None,
+                          help="layers of the snapshots in between, e.g. -1 (default: all)")
+    schedule.add_argument("--all-layers-every", default=None,
+                          help="with --intermediate-layers: all layers at the first snapshot "
+                               "past every multiple of this many updates, or 'epoch'")
+    schedule.add_argument("--all-layers-until", type=int, default=0,
+                          help="with --intermediate-layers: all layers up to this update")
+    schedule.add_argument("--intermediate-splits", nargs="*", default=None,
+                          help="splits of the snapshots in between (none: the ends only)")
+    schedule.add_argument("--intermediate-dtype", choices=["float32", "float16"], default=None)
+    schedule.add_argument("--checkpoint-every", type=int, default=None,
+                          help="updates between checkpoints (default: every snapshot)")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="bf16 autocast (CUDA only); fp32 is the only mode on CPU")
     parser.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None)
@@ -57,6 +72,14 @@ def config_from_args(args):
         snapshot_every=args.snapshot_every,
         snapshot_layers=tuple(args.snapshot_layers) if args.snapshot_layers else None,
         snapshot_splits=tuple(args.snapshot_splits), snapshot_dtype=args.snapshot_dtype,
+        intermediate_layers=(tuple(args.intermediate_layers) if args.intermediate_layers
+                             else None),
+        all_layers_every=(args.all_layers_every if args.all_layers_every in (None, "epoch")
+                          else int(args.all_layers_every)),
+        all_layers_until=args.all_layers_until,
+        intermediate_splits=(None if args.intermediate_splits is None
+                             else tuple(args.intermediate_splits)),
+        intermediate_dtype=args.intermediate_dtype, checkpoint_every=args.checkpoint_every,
         precision=args.precision,
         data_options=data_options)
 

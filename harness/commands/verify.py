@@ -1,4 +1,15 @@
-"""``harness verify``: run the claim suite for a tier and write its report."""
+"""``harness verify``: precompute a tier, run its claim suite, write its report.
+
+Three steps, each with progress a person can follow (:mod:`harness.progress`):
+
+1. the executor (``--executor serial|ray``) computes the tier's artifacts into the store:
+   one live line per stage (fine-tuning updates, snapshot extraction, DirectProbe,
+   distances, probes) with elapsed time and ETA (:mod:`harness.executor`);
+2. the claim run, ``pytest claims -m TIER`` in a subprocess, reads them warm; each cell
+   is printed with its verdict as it finishes, pytest's own output goes to
+   ``reports/TIER/claims.log``;
+3. the report (``REPORT.md``, figures, ``evidence.json``), then a summary.
+"""
 
 import json
 import os
@@ -13,15 +24,31 @@ from ._common import (add_data_dir, add_store, existing_data_dir, known_tasks, k
                       writable_output, writable_store)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The claims' five verdicts (claims/_framework.py), in the order the summary lists them.
+VERDICT_ORDER = ("holds", "deviates", "not applicable", "not run", "fails")
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "verify", help="verify the paper's claims on a tier (pytest claims -m TIER) and write "
                        "reports/TIER/REPORT.md with figures")
-    parser.add_argument("--tier", default="tiny", help="tiny (CPU, CI) or full (paper protocol)")
+    parser.add_argument("--tier", default="tiny",
+                        help="tiny (CPU, CI), paper (the paper's protocol on minilm-l6) or full "
+                             "(the paper's five BERTs)")
     parser.add_argument("--models", nargs="+", default=None)
     parser.add_argument("--tasks", nargs="+", default=None)
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="fine-tuning seeds (default: the tier's; the paper tier has 0-4)")
+    parser.add_argument("--executor", choices=["serial", "ray"], default=None,
+                        help="where the tier's artifacts are computed before the claims read "
+                             "them: serial (this process; default for tiny) or ray (default "
+                             "for the other tiers; needs the [ray] extra)")
+    parser.add_argument("--address", default=None,
+                        help="ray: join this cluster ('auto', host:6379, ray://host:10001) "
+                             "instead of starting a local runtime; every node must see the "
+                             "same --store path (docs/paper-tier.md)")
+    parser.add_argument("--num-cpus", type=int, default=None,
+                        help="ray: CPUs of the local runtime (default: the machine's)")
     parser.add_argument("--out", default=None, help="report folder (default reports/TIER)")
     parser.add_argument("--pytest-args", nargs="*", default=[],
                         help="extra arguments for pytest (e.g. -k F3)")
@@ -30,29 +57,11 @@ def register(subparsers):
     parser.set_defaults(func=run)
 
 
-def pytest_command(args, store, evidence):
-    """The claim run's command line. pytest runs from the project root, so every path
-    the caller gave (model directories, data directory) is made absolute against the
-    caller's working directory first."""
-    cmd = [sys.executable, "-m", "pytest", str(PROJECT_ROOT / "claims"), "-m", args.tier, "-p",
-           "no:cacheprovider", "-rA", "--evidence-out", str(evidence), "--store", str(store.root)]
-    if args.models:
-        cmd += ["--models", *(_absolute_if_directory(m) for m in args.models)]
-    if args.tasks:
-        cmd += ["--tasks", *args.tasks]
-    if args.data_dir:
-        cmd += ["--data-dir", str(Path(args.data_dir).expanduser().resolve())]
-    return cmd + args.pytest_args
-
-
-def _absolute_if_directory(model):
-    path = Path(model).expanduser()
-    return str(path.resolve()) if path.is_dir() else model
-
-
 def run(args):
     from ..analyses import Workspace
+    from ..executor import precompute
     from ..models import resolve_model
+    from ..progress import StageProgress
     from ..report.markdown import write_report
     from ..store import environment, usage
 
@@ -60,11 +69,15 @@ def run(args):
     if not claims_dir.is_dir():
         raise HarnessError(f"verify needs the project checkout (no {claims_dir}); run it from "
                            "a clone of the repository.")
-    # Check every option before the claim run starts.
+    # Check every option before anything runs.
     known_tier(args.tier)
     for model in args.models or ():
         resolve_model(model)  # unknown names and missing directories fail here
     known_tasks(args.tasks or ())
+    if args.seeds is not None and any(s < 0 for s in args.seeds):
+        raise HarnessError(f"--seeds: seeds are integers >= 0. Got {args.seeds} instead.")
+    if args.num_cpus is not None and args.num_cpus < 1:
+        raise HarnessError(f"--num-cpus: must be >= 1. Got {args.num_cpus} instead.")
     store = writable_store(args.store)
     existing_data_dir(args.data_dir)
     out = Path(args.out or PROJECT_ROOT / "reports" / args.tier).resolve()
@@ -73,51 +86,154 @@ def run(args):
     except OSError as err:
         raise HarnessError(f"--out {out}: cannot create the report folder ({err.strerror}).") from None
     writable_output(out / "REPORT.md", "--out")
-    evidence = out / "evidence.json"
-    cmd = pytest_command(args, store, evidence)
-    print("running:", " ".join(cmd), flush=True)
+    # pytest runs from the project root: paths the caller gave are made absolute first.
+    models = [_absolute_if_directory(m) for m in args.models] if args.models else None
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).expanduser().resolve())
+    tier = known_tier(args.tier).with_selection(models, args.tasks, args.seeds)
+    executor = args.executor or ("serial" if args.tier == "tiny" else "ray")
+    progress = StageProgress(sys.stderr)
+    progress.write(f"verify tier {tier.name}: models {', '.join(tier.models)}; tasks "
+                   f"{', '.join(tier.tasks)}; seeds {', '.join(map(str, tier.seeds))}; "
+                   f"executor {executor}; store {store.root}")
     # Provenance of the code that runs, taken before the run writes its evidence into
     # the (tracked) report directory, which would mark the checkout dirty.
     env = environment()
     started = time.time()
-    code = _run_claims(cmd)
-    wall = time.time() - started
+    with progress:
+        summary = precompute(tier, executor=executor, store=store, data_dir=data_dir,
+                             progress=progress, address=args.address, num_cpus=args.num_cpus)
+        progress.write(summary.line())
+        for uid, why in list(summary.failed.items())[:20]:
+            progress.write(f"  failed: {uid}: {why[:300]}")
+        cmd = pytest_command(args, tier, store, out, models, data_dir)
+        code, wall = _claim_run(cmd, out, progress)
+    evidence = out / "evidence.json"
     if not evidence.is_file():
         raise HarnessError(f"the claim run wrote no evidence (pytest exit {code}), so there is "
-                           "no report; its output above says why.")
+                           f"no report; its output in {out / 'claims.log'} says why.")
     document = json.loads(evidence.read_text())
     records, claims_usage = document["records"], document["store"]
-    models = [_absolute_if_directory(m) for m in args.models] if args.models else None
-    tier = known_tier(args.tier).with_selection(models, args.tasks)
-    ws = Workspace(tier, store=store, data_dir=args.data_dir, progress=False)
+    ws = Workspace(tier, store=store, data_dir=data_dir, progress=False)
     # What the claim run (the pytest process) reused and computed; the report's own use
     # of the store (figures, tables) is added after it is written.
     provenance = {"tier": tier.to_dict(), "command": " ".join(sys.argv), "pytest_exit": code,
-                  "claims_wall_s": wall,
+                  "claims_wall_s": wall, "precompute": vars(summary),
                   "store_artifacts_reused": claims_usage["artifacts_reused"],
                   "store_artifacts_computed": claims_usage["artifacts_computed"],
                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
+    print("report: drawing the figures and tables ...", file=sys.stderr, flush=True)
     report = write_report(ws, records, out, provenance)
-    print(f"report: {report} ({len(records)} claim cells, claims wall time {wall:.0f} s; "
-          f"report stage: {usage()})")
+    print(_summary(records, summary, wall, time.time() - started, report, code,
+                   claims_usage, usage()))
     return code
 
 
-def _run_claims(cmd):
-    """Run the claim suite; on Ctrl-C stop it quietly and let the caller say how to resume.
+def pytest_command(args, tier, store, out, models, data_dir):
+    """The claim run's command line (paths already absolute: pytest runs from the project
+    root)."""
+    cmd = [sys.executable, "-m", "pytest", str(PROJECT_ROOT / "claims"), "-m", args.tier,
+           "-p", "no:cacheprovider", "-rA", "--no-progress",
+           "--evidence-out", str(out / "evidence.json"), "--store", str(store.root),
+           "--cell-log", str(out / ".cells.jsonl"), "--seeds", *map(str, tier.seeds)]
+    if models:
+        cmd += ["--models", *models]
+    if args.tasks:
+        cmd += ["--tasks", *args.tasks]
+    if data_dir:
+        cmd += ["--data-dir", data_dir]
+    return cmd + args.pytest_args
+
+
+def _absolute_if_directory(model):
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.is_dir() else model
+
+
+def _claim_run(cmd, out, progress):
+    """pytest over the tier's claims, its output in ``claims.log``; each cell shown as it
+    finishes. Returns ``(exit code, wall seconds)``.
 
     pytest runs in its own session so that Ctrl-C reaches only this process, which then
     ends it: its own interrupt report would bury the one line that matters. The store
     keeps what was done (a killed run resumes from its checkpoint).
     """
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=os.environ.copy(), start_new_session=True)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGTERM)
+    log_path, cells = out / "claims.log", out / ".cells.jsonl"
+    cells.unlink(missing_ok=True)
+    progress.write(f"claims: {' '.join(cmd[1:])}\n  (pytest output: {log_path})")
+    started = time.time()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        follower = _CellFollower(cells, progress)
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        raise
+            while proc.poll() is None:
+                follower.poll()
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            raise
+        follower.poll()
+    cells.unlink(missing_ok=True)
+    return proc.returncode, time.time() - started
+
+
+class _CellFollower:
+    """Reads the cell log the claim run appends to and prints each new cell's verdict."""
+
+    def __init__(self, path, progress):
+        self.path, self.progress, self.offset = Path(path), progress, 0
+
+    def poll(self):
+        if not self.path.is_file():
+            return
+        with open(self.path) as fh:
+            fh.seek(self.offset)
+            text = fh.read()
+        complete = text[:text.rfind("\n") + 1]  # a line being written waits for next time
+        self.offset += len(complete)
+        for line in complete.splitlines():
+            entry = json.loads(line)
+            if "collected" in entry:
+                self.progress.add_total("claims", entry["collected"])
+                continue
+            self.progress.advance("claims")
+            self.progress.write(cell_line(entry))
+
+
+def cell_line(entry):
+    """``F3  tiny-minilm-l6-pos-L6  holds  3 → 1 clusters  (12 s)`` for one finished cell."""
+    scope = "" if entry.get("scope", "paper") == "paper" else " (extension)"
+    detail = entry.get("headline") or ""
+    if entry.get("verdict") in ("fails", "not run") and entry.get("reason"):
+        detail = entry["reason"].splitlines()[0][:160]
+    return (f"  {entry.get('claim', '?'):<3} {entry.get('cell_id', ''):<32} "
+            f"{entry.get('verdict', '?'):<15}{scope} {detail}  ({entry.get('seconds') or 0:.0f} s)")
+
+
+def _summary(records, summary, claims_wall, total_wall, report, code, claims_usage, report_usage):
+    """The closing lines: verdict counts (paper scope, then extensions) and where things are."""
+    def counts(scope):
+        chosen = [r for r in records if r.get("scope", "paper") == scope]
+        found = {v: sum(r["verdict"] == v for r in chosen) for v in VERDICT_ORDER}
+        return ", ".join(f"{n} {v}" for v, n in found.items() if n) or "none"
+
+    lines = [
+        "",
+        f"summary: {len(records)} claim cells; paper scope: {counts('paper')}; extensions: "
+        f"{counts('extension')}",
+        f"  {summary.line()}",
+        f"  claim run {claims_wall:.0f} s (pytest exit {code}; store: "
+        f"{claims_usage['artifacts_reused']} artifacts reused, "
+        f"{claims_usage['artifacts_computed']} computed by the claim run); total "
+        f"{total_wall:.0f} s",
+        f"  report: {report} (report stage: {report_usage})",
+    ]
+    failing = [r for r in records if r["verdict"] == "fails"]
+    for r in failing[:20]:
+        lines.append(f"  FAILS {r['claim']} {r['cell_id']}: {(r.get('reason') or '')[:200]}")
+    return "\n".join(lines)

@@ -188,6 +188,8 @@ def appendix_c(ws):
 
 
 def table_5(ws, probed="ps-fxn"):
+    if probed not in ws.tier.tasks:  # a selection without it (--tasks): nothing to compute
+        return f"Not in this run: {probed} is not among the selected tasks."
     lines = ["| fine-tuned on | source | #rose | #fell | mean change | probe Acc |",
              "|---|---|---|---|---|---|"]
     for model in ws.tier.models:
