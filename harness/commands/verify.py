@@ -231,7 +231,8 @@ def _summary(records, summary, claims_wall, total_wall, report, code, claims_usa
         f"{claims_usage['artifacts_reused']} artifacts reused, "
         f"{claims_usage['artifacts_computed']} computed by the claim run); total "
         f"{total_wall:.0f} s",
-        f"  report: {report} (report stage: {report_usage})",
+        f"  report: {report} (store use of this process, the serial executor's work "
+        f"included: {report_usage})",
     ]
     failing = [r for r in records if r["verdict"] == "fails"]
     for r in failing[:20]:

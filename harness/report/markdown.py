@@ -48,6 +48,17 @@ def _store_line(provenance):
     return f"{state}: {computed} artifacts computed, {reused} reused"
 
 
+def _precompute_line(provenance):
+    """What the executor computed before the claim run read it (empty when not recorded)."""
+    pre = provenance.get("precompute")
+    if not pre:
+        return ""
+    stages = ", ".join(f"{stage} {n} ({pre['seconds'][stage]:.0f} s)"
+                       for stage, n in pre["units"].items())
+    return (f"Precompute ({pre['executor']} executor): {stages or 'nothing to do'}; "
+            f"{pre['wall_s']:.0f} s wall. ")
+
+
 def counts(records, scope):
     """``{verdict: n}`` over the records of one scope."""
     out = {v: 0 for v in VERDICT_ORDER}
@@ -252,8 +263,8 @@ def write_report(ws, records, out_dir, provenance):
         "",
         headline(records),
         "",
-        f"{seeds_line(tier)} Claim run: {provenance.get('claims_wall_s', 0):.0f} s wall "
-        f"({_store_line(provenance)}).",
+        f"{seeds_line(tier)} {_precompute_line(provenance)}Claim run: "
+        f"{provenance.get('claims_wall_s', 0):.0f} s wall ({_store_line(provenance)}).",
         "",
         "Verdicts: *holds*: the paper's rule holds; *deviates*: it does not, as recorded in "
         "`claims/deviations.py` with the numbers it keeps (the cell fails if they change); "
