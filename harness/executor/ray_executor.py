@@ -66,14 +66,26 @@ def _resources(unit, n_gpus, n_cpus):
 
 
 class _Reporter:
-    """``report(stage, n)`` of a worker, forwarded to the progress actor (fire and forget)."""
+    """``report(stage, n)`` of a worker, forwarded to the progress actor.
+
+    The calls do not wait; :meth:`flush` waits for all of them before the task returns, so
+    that the driver's last poll, after the last task, sees every count (an actor call still
+    in flight when its task ended would otherwise be missed).
+    """
 
     def __init__(self, actor):
         self.actor = actor
+        self.sent = []
 
     def __call__(self, stage, n=1):
         if n:
-            self.actor.advance.remote(stage, n)
+            self.sent.append(self.actor.advance.remote(stage, n))
+
+    def flush(self):
+        import ray
+
+        ray.get(self.sent)
+        self.sent = []
 
 
 def run_ray(context, units, progress, summary, *, address=None, num_cpus=None):
@@ -158,4 +170,6 @@ def _drain(ray, counter, progress):
 
 def _execute_with_deps(context, unit, reporter, *deps):
     """A Ray task: ``deps`` are the dependencies' results, passed only to order the work."""
-    return execute(context, unit, reporter)
+    result = execute(context, unit, reporter)
+    reporter.flush()
+    return result
