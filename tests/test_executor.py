@@ -98,7 +98,19 @@ def _usage():
 
 
 @pytest.fixture(scope="module")
-def serial_store(tmp_path_factory):
+def one_torch_thread():
+    """The driver runs torch on one thread, where a Ray worker would take the task's CPUs
+    (2 for a fine-tuning run): the units must follow the driver, or the numbers differ."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def serial_store(tmp_path_factory, one_torch_thread):
     store = RunStore(tmp_path_factory.mktemp("serial"))
     summary = precompute(SMALL_TIER, executor="serial", store=store)
     assert not summary.failed and not summary.blocked

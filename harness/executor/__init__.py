@@ -85,8 +85,11 @@ def precompute(tier, *, executor="serial", store=None, data_dir=None, progress=N
                          f"Got {executor!r} instead.")
     store = store or RunStore()
     progress = progress or StageProgress(enabled=False)
+    import torch
+
     context = Context(tier, str(store.root.resolve()),
-                      None if data_dir is None else os.path.abspath(data_dir))
+                      None if data_dir is None else os.path.abspath(data_dir),
+                      torch_threads=torch.get_num_threads())
     units = plan(tier, data_dir=data_dir)
     for unit in units:
         progress.add_total(unit.stage, unit.n_updates if unit.kind == "finetune" else 1)

@@ -4,7 +4,8 @@ All units are submitted at once; a unit's dependencies are passed to its task as
 refs, so Ray starts it only when they are done (and fails it, unexecuted, when one failed).
 Ray does the scheduling and the resource accounting: a fine-tuning run, an extraction or a
 probe takes one GPU when the cluster has GPUs (probes a quarter of one), every other unit
-one CPU core (Ray sets ``OMP_NUM_THREADS`` to the task's CPUs). Without GPUs a fine-tuning
+one CPU core. Every unit runs with the driver's torch thread count (``Context``), so that
+Ray and serial give the same numbers on one machine. Without GPUs a fine-tuning
 run takes up to 4 cores. Progress of running fine-tuning runs (updates, snapshots) reaches
 the driver through a small actor it polls.
 

@@ -52,12 +52,16 @@ class Context:
     """What every unit needs besides its arguments: the tier, the store, the data.
 
     Paths are absolute so that a worker on another node reads the same shared store
-    (docs/paper-tier.md, "Several nodes").
+    (docs/paper-tier.md, "Several nodes"). ``torch_threads`` is the driver's torch thread
+    count, which every unit runs with: a sum over a different number of threads rounds
+    differently (about 1e-7 relative in the representations), and a Ray worker's count
+    depends on which worker Ray picks, so the numbers would depend on the executor.
     """
 
     tier: object
     store_root: str
     data_dir: str = None
+    torch_threads: int = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +285,11 @@ def execute(context, unit, report=None):
     (all its threads). ``report(stage, n)``, when given, receives fine-tuning progress as
     it happens: updates (``"fine-tune"``) and snapshots (``"extract"``).
     """
+    if context.torch_threads:
+        import torch
+
+        if torch.get_num_threads() != context.torch_threads:
+            torch.set_num_threads(context.torch_threads)
     started, cpu = time.perf_counter(), time.process_time()
     UNIT_FUNCTIONS[unit.kind](_workspace(context), unit, report or _ignore, **unit.kwargs)
     return {"id": unit.id, "seconds": time.perf_counter() - started,
