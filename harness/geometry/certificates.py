@@ -26,6 +26,9 @@ __all__ = ["center_and_scale", "certified_gap", "batched_certified_gaps", "gamma
            "UNIT_ROUNDOFF"]
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
+#: The smallest positive (subnormal) float64: below the normal range a product is rounded
+#: to a multiple of it, an absolute error of up to half of it that no relative bound covers.
+SMALLEST_SUBNORMAL = float(np.nextafter(0.0, 1.0))
 
 
 def gamma(n):
@@ -87,7 +90,9 @@ def certified_gap(A, B, w):
     The projections are computed in float64 and the worst-case rounding error of each
     dot product, :math:`\gamma_d\, |x| \cdot |w|` with :math:`\gamma_d = d u / (1 - d u)`
     (Higham, *Accuracy and Stability of Numerical Algorithms*, Thm. 3.5), is subtracted
-    on both sides, plus a relative :math:`4u` for the final subtraction. The bound
+    on both sides, plus a relative :math:`4u` for the final subtraction and an absolute
+    :math:`2 (d + 3) \eta` (:math:`\eta` the smallest subnormal) for products that
+    underflow, which no relative bound covers. The bound
     uses :math:`\gamma_{d+3}` so that it also covers up to two elementwise roundings
     of the inputs (centring and scaling of the data before the call). A positive
     value therefore proves, in exact arithmetic, that the hyperplane with normal `w`
@@ -120,6 +125,7 @@ def certified_gap(A, B, w):
     pa_min = float(pa.min())
     pb_max = float(pb.max())
     err = g * (float((np.abs(A) @ aw).max()) + float((np.abs(B) @ aw).max()))
+    err += _underflow_error(w.shape[0])
     gap = pa_min - pb_max
     return gap - err - 4 * UNIT_ROUNDOFF * (abs(pa_min) + abs(pb_max)), pa_min, pb_max
 
@@ -170,5 +176,14 @@ def batched_certified_gaps(groups, pairs, dirs):
             else:
                 bmax[p] = ymax[c]
             err[p] += emax[c]
-    g = gamma(groups[0].shape[1] + 3)
-    return amin - bmax - g * err - 4 * UNIT_ROUNDOFF * (np.abs(amin) + np.abs(bmax))
+    d = groups[0].shape[1]
+    return (amin - bmax - gamma(d + 3) * err - _underflow_error(d)
+            - 4 * UNIT_ROUNDOFF * (np.abs(amin) + np.abs(bmax)))
+
+
+def _underflow_error(d):
+    """Absolute rounding error of two length-``d`` dot products in the subnormal range
+    (at most half the smallest subnormal per product), with room for the roundings of the
+    inputs that gamma(d + 3) covers; about 1e-320, so it matters only for products that
+    underflow."""
+    return 2 * (d + 3) * SMALLEST_SUBNORMAL
