@@ -1,6 +1,6 @@
 r"""DirectProbe clustering: label-pure clusters whose convex hulls do not overlap.
 
-The greedy procedure (Zhou & Srikumar, NAACL 2021; ``/work/shared/spec/directprobe.md``):
+The greedy procedure (Zhou & Srikumar, NAACL 2021):
 
 1. start with every point as its own cluster;
 2. the next candidate is the pair of **same-label** clusters whose centroids are
