@@ -39,7 +39,7 @@ MODEL = "minilm-l6"
 
 # ---- child: one stage, result as JSON on stdout ------------------------------------------
 def child(stage, task, store_root, updates):
-    from harness.analyses import Workspace, geometry, probing
+    from harness.analyses import Workspace, probing, snapshot_geometry
     from harness.data import load_task
     from harness.finetune import FinetuneConfig, finetune
     from harness.models import load_model
@@ -77,11 +77,11 @@ def child(stage, task, store_root, updates):
     train = original("train")
     started = time.perf_counter()
     if stage == "directprobe":
-        result = geometry.cluster(ws, train)
+        result = snapshot_geometry.cluster(ws, train)
         out = {k: result[k] for k in ("n_clusters", "n_labels", "linear", "n_lp_solved")}
     elif stage == "distances":
-        fixed = geometry.label_clustering(train)
-        d = geometry.fixed_distances(ws, train, fixed)
+        fixed = snapshot_geometry.label_clustering(train)
+        d = snapshot_geometry.fixed_distances(ws, train, fixed)
         out = {"separates": d["separates"], "n_labels": len(d["labels"])}
     elif stage == "probe":
         test = original("test")

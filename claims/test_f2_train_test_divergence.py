@@ -13,7 +13,7 @@ correlation of the two distance vectors over the label pairs present in both set
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle
-from harness.analyses import geometry
+from harness.analyses import snapshot_geometry
 
 CLAIM = "F2"
 HEADLINE = "{similarity_before} → {similarity_after}"
@@ -27,8 +27,8 @@ def rule_train_test_similarity_drops(similarity_before, similarity_after):
 
 
 def check_train_test_similarity_drops(ws, cell, seed):
-    before = geometry.train_test_similarity(ws, cell.model, cell.task, "first", seed=seed)
-    after = geometry.train_test_similarity(ws, cell.model, cell.task, "last", seed=seed)
+    before = snapshot_geometry.train_test_similarity(ws, cell.model, cell.task, "first", seed=seed)
+    after = snapshot_geometry.train_test_similarity(ws, cell.model, cell.task, "last", seed=seed)
     numbers = {f"{k}_before": v for k, v in before.items()}
     numbers.update({f"{k}_after": v for k, v in after.items()})
     ev = Evidence(CLAIM, cell, headline=HEADLINE)

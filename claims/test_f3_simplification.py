@@ -21,7 +21,7 @@ number of clusters decreases" too, so it is decided (it does not hold).
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle
-from harness.analyses import geometry
+from harness.analyses import snapshot_geometry
 
 CLAIM = "F3"
 HEADLINE = "{clusters_before} → {clusters_after} clusters ({n_labels} labels)"
@@ -39,9 +39,9 @@ def check_cluster_count_falls(ws, cell, seed):
     if cell.layer == 0 and ws.task_data(cell.task).kind == "sentence":
         return ev.inapplicable("layer 0 of a sentence task is the [CLS] input embedding, the "
                                "same vector for every sentence: there is nothing to cluster")
-    before = geometry.cluster(ws, ws.vectors(cell.model, cell.task, "first", "train", cell.layer,
+    before = snapshot_geometry.cluster(ws, ws.vectors(cell.model, cell.task, "first", "train", cell.layer,
                                              seed=seed))
-    after = geometry.cluster(ws, ws.vectors(cell.model, cell.task, "last", "train", cell.layer,
+    after = snapshot_geometry.cluster(ws, ws.vectors(cell.model, cell.task, "last", "train", cell.layer,
                                             seed=seed))
     numbers = dict(n_labels=before["n_labels"], clusters_before=before["n_clusters"],
                    clusters_after=after["n_clusters"], linear_before=before["linear"],

@@ -14,7 +14,7 @@ cluster count before and after fine-tuning.
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle, tier_models
-from harness.analyses import geometry
+from harness.analyses import snapshot_geometry
 
 CLAIM = "F4"
 
@@ -44,7 +44,7 @@ def _n_parameters(model):
 def check_smaller_models_less_linear(ws, cell, seed):
     # The original models only: the seed plays no part.
     models = sorted(tier_models(cell.tier), key=_n_parameters)
-    counts = [sum(not geometry.cluster(ws, ws.vectors(model, task, "first", "train", -1))["linear"]
+    counts = [sum(not snapshot_geometry.cluster(ws, ws.vectors(model, task, "first", "train", -1))["linear"]
                   for task in ws.tier.tasks) for model in models]
     holds, rule = rule_smaller_models_less_linear(counts)
     return Evidence(CLAIM, cell, headline="{nonlinear_tasks}").decide(
@@ -52,8 +52,8 @@ def check_smaller_models_less_linear(ws, cell, seed):
 
 
 def check_trec_never_linear(ws, cell, seed):
-    first = geometry.cluster(ws, ws.vectors(cell.model, cell.task, "first", "train", -1))
-    last = geometry.cluster(ws, ws.vectors(cell.model, cell.task, "last", "train", -1, seed=seed))
+    first = snapshot_geometry.cluster(ws, ws.vectors(cell.model, cell.task, "first", "train", -1))
+    last = snapshot_geometry.cluster(ws, ws.vectors(cell.model, cell.task, "last", "train", -1, seed=seed))
     holds, rule = rule_trec_never_linear(first["linear"], last["linear"])
     return Evidence(CLAIM, cell, headline="{clusters_before} → {clusters_after} clusters "
                                           "({n_labels} labels)").decide(

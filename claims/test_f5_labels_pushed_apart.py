@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle
-from harness.analyses import geometry
+from harness.analyses import snapshot_geometry
 
 CLAIM = "F5"
 LINEAR_TASKS = ("pos", "dep", "ps-role", "ps-fxn")
@@ -38,7 +38,7 @@ def rule_min_distances_grow(start, end):
 
 
 def check_min_distances_grow(ws, cell, seed):
-    curve = geometry.min_distance_curve(ws, cell.model, cell.task, cell.layer,
+    curve = snapshot_geometry.min_distance_curve(ws, cell.model, cell.task, cell.layer,
                                         updates=["first", "last"], seed=seed)
     ev = Evidence(CLAIM, cell, headline=HEADLINE)
     if not curve["linear_start"]:

@@ -22,7 +22,7 @@ and under the cross-tuned model.
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle
-from harness.analyses import geometry, probing
+from harness.analyses import probing, snapshot_geometry
 
 CLAIM = "F6"
 PROBED = "ps-fxn"
@@ -63,7 +63,7 @@ def rule_opposing_task(mean_change, n_fell, n_compared, original_acc, tuned_acc)
 
 def check_cross_task(ws, cell, seed):
     source = cell.extra
-    dist = geometry.cross_task_min_distances(ws, cell.model, PROBED, source, seed=seed)
+    dist = snapshot_geometry.cross_task_min_distances(ws, cell.model, PROBED, source, seed=seed)
     headline = "{n_rose} rose / {n_fell} fell, {mean_change}; acc {original_acc} → {tuned_acc}"
     ev = Evidence(CLAIM, cell, headline=headline)
     related = RELATION[source] == "related"
@@ -84,7 +84,7 @@ def check_cross_task(ws, cell, seed):
                    tuned_acc=100 * tuned["accuracy_mean"], separates_after=dist["separates_after"],
                    linear_before=dist["linear_before"], linear_after=dist["linear_after"])
     if related:
-        same = geometry.cross_task_min_distances(ws, cell.model, PROBED, PROBED, seed=seed)
+        same = snapshot_geometry.cross_task_min_distances(ws, cell.model, PROBED, PROBED, seed=seed)
         same_acc = probing.cross_task_accuracy(ws, cell.model, PROBED, PROBED, seed=seed)
         numbers.update(same_task_mean_change=same["mean_change"],
                        same_task_acc=100 * same_acc["accuracy_mean"])

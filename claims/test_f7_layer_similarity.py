@@ -24,7 +24,7 @@ Precondition: at least two such layers.
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle
-from harness.analyses import geometry
+from harness.analyses import snapshot_geometry
 
 CLAIM = "F7"
 TASKS = ("pos", "dep", "ps-role", "ps-fxn")
@@ -87,7 +87,7 @@ def check_layer_similarity(ws, cell, seed):
     updates = sorted(set.intersection(*(
         set(ws.updates(cell.model, cell.task, seed=seed, layer=layer, split="train"))
         for layer in range(n + 1))))
-    records = {layer: geometry.layer_similarity(ws, cell.model, cell.task, layer,
+    records = {layer: snapshot_geometry.layer_similarity(ws, cell.model, cell.task, layer,
                                                 updates=updates, seed=seed)
                for layer in range(n + 1)}
     compared = [layer for layer in range(1, n + 1) if records[layer]["linear_start"]]

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from claims._framework import Evidence, cells, decide, settle
-from harness.analyses import geometry
+from harness.analyses import snapshot_geometry
 
 CLAIM = "F8"
 #: The paper's figure: layer 12's ranges are 25/4 = 6.25 and 20/6 = 3.3 times layer 2's;
@@ -79,7 +79,7 @@ def rule_lower_layers_move_less(spread, min_ratio=MIN_RATIO, alpha=ALPHA):
 
 def check_lower_layers_move_less(ws, cell, seed):
     n = ws.n_layers(cell.model, cell.task)
-    shifts = [geometry.centroid_shift(ws, cell.model, cell.task, layer, seed=seed)
+    shifts = [snapshot_geometry.centroid_shift(ws, cell.model, cell.task, layer, seed=seed)
               for layer in range(n + 1)]
     spread = [s["spread"] for s in shifts]
     ev = Evidence(CLAIM, cell, headline=HEADLINE)

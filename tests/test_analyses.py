@@ -9,7 +9,7 @@ import pytest
 
 from snapshot_workspace import SnapshotWorkspace, blobs
 
-from harness.analyses import geometry
+from harness.analyses import snapshot_geometry
 from harness.store import RunStore
 
 
@@ -24,12 +24,12 @@ def test_min_distance_curve_grows_when_labels_move_apart(store):
     before = blobs(rng, centres)
     after = (before[0] * 3.0, before[1])  # everything scaled: every distance x3
     ws = SnapshotWorkspace({0: {1: before}, 10: {1: after}}, store)
-    curve = geometry.min_distance_curve(ws, "m", "t", 1)
+    curve = snapshot_geometry.min_distance_curve(ws, "m", "t", 1)
     assert curve["linear_start"] and curve["linear_end"]
     d = np.asarray(curve["min_distance"])
     np.testing.assert_allclose(d[1], 3 * d[0], rtol=1e-6)
     # A second call is served from the store cache with the same numbers.
-    again = geometry.min_distance_curve(ws, "m", "t", 1, updates=["first", "last"])
+    again = snapshot_geometry.min_distance_curve(ws, "m", "t", 1, updates=["first", "last"])
     np.testing.assert_allclose(np.asarray(again["min_distance"]), d)
 
 
@@ -44,9 +44,9 @@ def test_cross_label_duplicates_are_left_out_of_distances(store):
     y = np.concatenate([y, ["l0", "l1"]])
     ws = SnapshotWorkspace({0: {0: (X, y)}, 5: {0: (X * 2, y)}}, store)
     with pytest.warns(Warning, match="cross-label duplicates"):
-        clustered = geometry.cluster(ws, ws.vectors("m", "t", 0, "train", 0))
+        clustered = snapshot_geometry.cluster(ws, ws.vectors("m", "t", 0, "train", 0))
     assert clustered["linear"] and clustered["n_dropped_duplicates"] == 2
-    curve = geometry.min_distance_curve(ws, "m", "t", 0)
+    curve = snapshot_geometry.min_distance_curve(ws, "m", "t", 0)
     d = np.asarray(curve["min_distance"])
     assert np.all(d[0] > 1.5) and np.all(d[1] > 3.0), d
 
@@ -55,7 +55,7 @@ def test_nonlinear_start_gives_no_min_distances(store):
     rng = np.random.default_rng(2)
     X, y = blobs(rng, np.array([[0.0, 0.0], [0.05, 0.0]]), scale=0.5)  # overlapping
     ws = SnapshotWorkspace({0: {2: (X, y)}, 5: {2: (X, y)}}, store)
-    curve = geometry.min_distance_curve(ws, "m", "t", 2)
+    curve = snapshot_geometry.min_distance_curve(ws, "m", "t", 2)
     assert curve["linear_start"] is False and curve["min_distance"] is None
 
 
@@ -67,7 +67,7 @@ def test_layer_similarity_is_one_for_a_scaled_space_and_lower_for_a_shuffle(stor
     moved[[0, 1]] = moved[[1, 0]]  # swap two labels' places: distances re-paired
     X2, _ = blobs(rng, moved)
     ws = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X * 2 + 1, y)}, 9: {1: (X2, y)}}, store)
-    rec = geometry.layer_similarity(ws, "m", "t", 1)
+    rec = snapshot_geometry.layer_similarity(ws, "m", "t", 1)
     assert rec["updates"] == [0, 5, 9]
     assert rec["similarity"][0] == pytest.approx(1.0)
     assert rec["similarity"][1] == pytest.approx(1.0)
@@ -83,8 +83,8 @@ def test_centroid_shift_spread_is_rotation_invariant(store):
     Q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
     ws1 = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X2, y)}}, store)
     ws2 = SnapshotWorkspace({0: {1: (X @ Q, y)}, 5: {1: (X2 @ Q, y)}}, store)
-    a = geometry.centroid_shift(ws1, "m", "t", 1)
-    b = geometry.centroid_shift(ws2, "m", "t", 1)
+    a = snapshot_geometry.centroid_shift(ws1, "m", "t", 1)
+    b = snapshot_geometry.centroid_shift(ws2, "m", "t", 1)
     diff = shift - shift.mean(0)
     assert a["spread"] == pytest.approx(np.sqrt((diff ** 2).sum() / 4))
     assert a["spread"] == pytest.approx(b["spread"])
@@ -99,11 +99,11 @@ def test_fixed_distances_follow_the_authors_zeros_when_the_clustering_stops_sepa
     merged = X.copy()
     merged[y == "l1"] -= [2.0, 0.0]  # l1 onto l0
     ws = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X * 2, y)}, 9: {1: (merged, y)}}, store)
-    curve = geometry.min_distance_curve(ws, "m", "t", 1)
+    curve = snapshot_geometry.min_distance_curve(ws, "m", "t", 1)
     assert curve["separates"] == [True, True, False]
     d = np.asarray(curve["min_distance"])
     assert np.all(d[1] > d[0]) and np.all(d[2] == 0.0)
-    sim = geometry.layer_similarity(ws, "m", "t", 1)
+    sim = snapshot_geometry.layer_similarity(ws, "m", "t", 1)
     assert sim["separates"] == [True, True, False]
     assert sim["similarity"][1] == pytest.approx(1.0) and sim["similarity"][2] is None
 
@@ -112,7 +112,7 @@ def test_layer_similarity_needs_a_linear_original_layer(store):
     rng = np.random.default_rng(6)
     X, y = blobs(rng, [[0.0, 0.0], [0.05, 0.0]], scale=0.5)  # overlapping labels
     ws = SnapshotWorkspace({0: {1: (X, y)}, 5: {1: (X * 3, y)}}, store)
-    rec = geometry.layer_similarity(ws, "m", "t", 1)
+    rec = snapshot_geometry.layer_similarity(ws, "m", "t", 1)
     assert rec["linear_start"] is False and rec["similarity"] is None
 
 

@@ -33,7 +33,7 @@ from harness.representations import representation_config
 from harness.store import config_key
 
 model = SimpleNamespace(spec=SimpleNamespace(name="m"), fingerprint="weights")
-out = {"analysis": code_fingerprint("harness.analyses.geometry")}
+out = {"analysis": code_fingerprint("harness.analyses.snapshot_geometry")}
 for task in ("pos", "trec-6"):
     data = load_task(task, sys.argv[1], max_train_sentences=5, max_test_sentences=5)
     rep = representation_config(task, model, "train", [0], data=data.fingerprint)
@@ -52,7 +52,7 @@ def test_imports_are_followed_into_functions_and_parent_packages():
             "harness.representations"} <= set(harness_imports("harness.finetune"))
     # the analyses depend on the geometry kernels through the geometry package
     assert {"harness.analyses", "harness.analyses.workspace", "harness.geometry._validation",
-            "harness.geometry.hull_distance"} <= set(harness_imports("harness.analyses.geometry"))
+            "harness.geometry.hull_distance"} <= set(harness_imports("harness.analyses.snapshot_geometry"))
 
 
 def test_a_reader_does_not_depend_on_the_other_readers():

@@ -332,27 +332,27 @@ def _extract(ws, unit, report, *, model, source, probed, seed, split):
 
 
 def _cluster(ws, unit, report, *, model, task, seed, update, split, layer):
-    from ..analyses import geometry
+    from ..analyses import snapshot_geometry
 
-    geometry.cluster(ws, ws.vectors(model, task, update, split, layer, seed=seed))
+    snapshot_geometry.cluster(ws, ws.vectors(model, task, update, split, layer, seed=seed))
 
 
 def _distances(ws, unit, report, *, model, task, seed, layer, update):
-    from ..analyses import geometry
+    from ..analyses import snapshot_geometry
 
-    geometry.layer_similarity(ws, model, task, layer, updates=[update], seed=seed)
+    snapshot_geometry.layer_similarity(ws, model, task, layer, updates=[update], seed=seed)
 
 
 def _train_test(ws, unit, report, *, model, task, seed, update):
-    from ..analyses import geometry
+    from ..analyses import snapshot_geometry
 
-    geometry.train_test_similarity(ws, model, task, update, seed=seed)
+    snapshot_geometry.train_test_similarity(ws, model, task, update, seed=seed)
 
 
 def _cross(ws, unit, report, *, model, source, probed, seed):
-    from ..analyses import geometry
+    from ..analyses import snapshot_geometry
 
-    geometry.cross_task_min_distances(ws, model, probed, source, seed=seed)
+    snapshot_geometry.cross_task_min_distances(ws, model, probed, source, seed=seed)
 
 
 def _probe(ws, unit, report, *, model, task, seed, update, source=None):

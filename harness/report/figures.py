@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..analyses import geometry  # noqa: E402
+from ..analyses import snapshot_geometry  # noqa: E402
 
 
 def _save(fig, path):
@@ -32,7 +32,7 @@ def fig2_min_distance(ws, model, tasks, layer, path):
     the 3 that rise least, per task."""
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
-        curve = geometry.min_distance_curve(ws, model, task, layer)
+        curve = snapshot_geometry.min_distance_curve(ws, model, task, layer)
         if curve["min_distance"] is None:
             ax.set_title(f"{task} (layer {layer}): not linear at the start, no curves")
             continue
@@ -51,7 +51,7 @@ def fig2_min_distance(ws, model, tasks, layer, path):
 def fig3_centroid_paths(ws, model, task, layers, path, n_labels=3):
     """Fig. 3: paths of the centroids of the closest labels (at update 0, top layer), PCA."""
     top = max(layers)
-    labels, cents = geometry.centroids(ws, model, task, "first", top)
+    labels, cents = snapshot_geometry.centroids(ws, model, task, "first", top)
     dist = np.linalg.norm(cents[:, None] - cents[None], axis=-1)
     np.fill_diagonal(dist, np.inf)
     i, j = np.unravel_index(np.argmin(dist), dist.shape)
@@ -60,7 +60,7 @@ def fig3_centroid_paths(ws, model, task, layers, path, n_labels=3):
     chosen = [labels[k] for k in (i, j, third)][:n_labels]
     fig, axes = plt.subplots(1, len(layers), figsize=(4.2 * len(layers), 3.8), squeeze=False)
     for ax, layer in zip(axes[0], layers):
-        paths = np.asarray(geometry.centroid_paths(ws, model, task, layer, chosen)["paths"])
+        paths = np.asarray(snapshot_geometry.centroid_paths(ws, model, task, layer, chosen)["paths"])
         for k, label in enumerate(chosen):
             ax.plot(paths[:, k, 0], paths[:, k, 1], marker=".", label=label)
             ax.scatter(paths[0, k, 0], paths[0, k, 1], marker="s", s=50)
@@ -75,7 +75,7 @@ def fig4_layer_similarity(ws, model, tasks, path):
     for ax, task in zip(axes[0], tasks):
         n = ws.n_layers(model, task)
         for layer in range(n + 1):
-            rec = geometry.layer_similarity(ws, model, task, layer)
+            rec = snapshot_geometry.layer_similarity(ws, model, task, layer)
             if rec["similarity"] is None:  # not linear at the start: no distance vector
                 continue
             sim = [np.nan if s is None else s for s in rec["similarity"]]
@@ -97,7 +97,7 @@ def fig5_centroid_differences(ws, model, task, path):
     fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.0 * rows), squeeze=False)
     for layer in range(n + 1):
         ax = axes.flat[layer]
-        rec = geometry.centroid_shift(ws, model, task, layer)
+        rec = snapshot_geometry.centroid_shift(ws, model, task, layer)
         xy = np.asarray(rec["pca"])
         ax.scatter(xy[:, 0], xy[:, 1], s=12)
         for (x, y), label in zip(xy, rec["labels"]):

@@ -4,7 +4,7 @@ import json
 import logging
 from pathlib import Path
 
-from ..analyses import geometry, probing
+from ..analyses import probing, snapshot_geometry
 from . import figures
 from .paper_numbers import APPENDIX_C, TABLE_5
 
@@ -181,7 +181,7 @@ def appendix_c(ws):
         for model in ws.tier.models:
             try:
                 acc = probing.original_vs_tuned(ws, model, task)
-                sims = [geometry.train_test_similarity(ws, model, task, w) for w in ("first", "last")]
+                sims = [snapshot_geometry.train_test_similarity(ws, model, task, w) for w in ("first", "last")]
             except Exception as err:  # a cell the claims could not compute
                 lines.append(f"| {model} (ours) | {task} | not computed: {err} |")
                 continue
@@ -207,7 +207,7 @@ def table_5(ws, probed="ps-fxn"):
         for tuned_on in [None] + list(ws.tier.cross_task.get(probed, ())):
             try:
                 acc = probing.cross_task_accuracy(ws, model, probed, tuned_on)
-                d = (geometry.cross_task_min_distances(ws, model, probed, tuned_on)
+                d = (snapshot_geometry.cross_task_min_distances(ws, model, probed, tuned_on)
                      if tuned_on else None)
             except Exception as err:
                 lines.append(f"| {tuned_on or 'none'} | {model} | not computed: {err} | | | |")

@@ -1,4 +1,4 @@
-"""DirectProbe-based analyses: clusters, label distances, similarities, centroid moves.
+"""DirectProbe analyses of stored snapshots: clusters, distances, similarities, centroids.
 
 Conventions (the paper's and the authors' analysis code, see ``shared/spec``):
 
