@@ -13,7 +13,7 @@ import pytest
 from harness.geometry import cluster_labels, hull_distance, pairwise_hull_distances
 from harness.geometry import pairwise_separable
 
-from conftest import common, geometry_clustering
+from bench_inputs import common, geometry_clustering
 
 CASES = ["c-3000x128x10-sep", "d-1000x16x3-ovl"]
 
