@@ -68,6 +68,12 @@ def register(subparsers):
 
 
 def run(args):
+    from ..data.check import check_data
+
+    # The data first (before torch is imported): without it every claim would fail, one
+    # by one, minutes from now.
+    check_data(args.data_dir, download_if_missing=True, quiet=True, out=sys.stderr)
+
     from ..analyses import Workspace
     from ..executor import precompute
     from ..models import resolve_model
@@ -75,10 +81,6 @@ def run(args):
     from ..report.markdown import write_report
     from ..store import environment, usage
 
-    from ..data.check import check_data
-
-    # The data first: without it every claim would fail, one by one, minutes from now.
-    check_data(args.data_dir, download_if_missing=True, quiet=True, out=sys.stderr)
     claims_dir = PROJECT_ROOT / "claims"
     if not claims_dir.is_dir():
         raise HarnessError(f"verify needs the project checkout (no {claims_dir}); run it from "
