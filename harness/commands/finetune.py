@@ -28,7 +28,7 @@ def register(subparsers):
         description="Fine-tune with the tier's configuration (--tier, default tiny), the "
                     "run `harness probe` and `harness verify` use for the same tier, model, "
                     "task and seed, so it is trained once. Each option given overrides the "
-                    "tier; the overrides are printed and the run's manifest holds the whole "
+                    "tier; the overrides are logged and the run's manifest holds the whole "
                     "configuration (`harness store ls`).")
     add_tier(parser, "tier whose fine-tuning configuration and data caps to use")
     parser.add_argument("--model", default=None,
