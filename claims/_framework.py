@@ -41,7 +41,8 @@ from numbers import Real
 import numpy as np
 import pytest
 
-from harness.models.registry import model_n_layers, weights_available
+from harness.models.layers import n_layers as model_n_layers, unknown_layers_message
+from harness.models.registry import weights_available
 from harness.tiers import TIERS
 
 from ._envelope import normalise, fmt
@@ -175,26 +176,24 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, nee
         for model in models:
             for task in chosen:
                 layers = [(None, "paper")]
-                unknown_layers = None
-                if per_layer:
-                    n = model_n_layers(model)
-                    if n is None:
-                        unknown_layers = (f"not run: the layer count of {model!r} is unknown "
-                                          "without its config.json (give a model directory)")
-                    else:
-                        layers = [(k, "paper" if k == n else "extension") for k in range(n + 1)]
+                n = model_n_layers(model) if per_layer else None
+                if n is not None:
+                    layers = [(k, "paper" if k == n else "extension") for k in range(n + 1)]
                 for layer, scope in layers:
                     for e in (extra or [None]):
                         cell = Cell(tier, model, task, layer, e, scope)
+                        if per_layer and n is None:  # one cell that says why, when it runs
+                            _UNRESOLVED[cell.id] = unknown_layers_message(model)
                         cell_marks = list(marks)
-                        if too_few or unknown_layers:
-                            cell_marks.append(pytest.mark.skip(
-                                reason=unknown_layers or f"not run: {too_few}"))
+                        if too_few:
+                            cell_marks.append(pytest.mark.skip(reason=f"not run: {too_few}"))
                         params.append(pytest.param(cell, marks=cell_marks, id=cell.id))
     return params
 
 
 _WEIGHTS = {}
+#: Cells of per-layer claims whose layers were unknown at collection: cell id -> why.
+_UNRESOLVED = {}
 
 
 def require_weights(model):
@@ -218,6 +217,8 @@ def decide(check, ws, cell, *, models=None):
     """
     for model in (models if models is not None else [cell.model]):
         require_weights(model)
+    if cell.id in _UNRESOLVED:  # weights found only now (a download): the layers were not
+        pytest.fail(_UNRESOLVED[cell.id], pytrace=False)
     seeds = tuple(ws.tier.seeds)
     return combine([check(ws, cell, seed) for seed in seeds], seeds)
 

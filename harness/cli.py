@@ -78,9 +78,23 @@ def _end_progress_bars():
         bar.close()
 
 
+def _split_remainder_equals(argv):
+    """``--pytest-args=-k F3`` as ``--pytest-args -k F3`` (argparse refuses an ``=`` value
+    for an option that takes the rest of the line)."""
+    from .commands.verify import PYTEST_ARGS
+
+    out = []
+    for arg in argv:
+        if arg.startswith(PYTEST_ARGS + "="):
+            out += [PYTEST_ARGS, arg[len(PYTEST_ARGS) + 1:]]
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_split_remainder_equals(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",

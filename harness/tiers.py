@@ -12,7 +12,6 @@ is the same protocol on the paper's five BERT models.
 from dataclasses import dataclass, field, replace
 
 from .exceptions import UnknownNameError
-from .finetune import FinetuneConfig
 from .registry import unknown_name_message
 
 PAPER_TASKS = ("pos", "dep", "ps-role", "ps-fxn", "trec-50")
@@ -42,6 +41,9 @@ class Tier:
         Initialisations of the best probe setting (the paper's 5).
     directprobe_mode, directprobe_rate :
         DirectProbe settings (the fine-tuning paper used rate 0.05).
+    directprobe_on_duplicates : str
+        Identical vectors under different labels (repeated TREC questions): ``"drop"``
+        them before clustering (no clustering could separate them).
     min_cluster_size : int
         Clusters with fewer points are dropped from distance analyses (the authors drop
         clusters of 5 points or fewer, i.e. keep size >= 6).
@@ -67,6 +69,7 @@ class Tier:
     probe_seeds: int = 5
     directprobe_mode: str = "reference"
     directprobe_rate: float = 0.05
+    directprobe_on_duplicates: str = "drop"
     min_cluster_size: int = 6
     cross_task: dict = field(default_factory=lambda: {"ps-fxn": ("ps-fxn", "ps-role", "pos")})
     finetune_options: dict = field(default_factory=dict)
@@ -74,6 +77,10 @@ class Tier:
     description: str = ""
 
     def finetune_config(self, model, task, seed=None):
+        """The :class:`~harness.finetune.FinetuneConfig` of one run of this tier (every
+        command that fine-tunes for a tier builds its configuration here)."""
+        from .finetune import FinetuneConfig  # torch: only when a run is configured
+
         options = dict(snapshot_every=self.snapshot_every, n_snapshots=self.n_snapshots,
                        intermediate_splits=self.intermediate_splits,
                        data_options=dict(self.data_options.get(task, {})))
@@ -81,6 +88,13 @@ class Tier:
         options.update(self.task_options.get(task, {}))
         return FinetuneConfig(model=model, task=task,
                               seed=self.seeds[0] if seed is None else seed, **options)
+
+    def directprobe_settings(self):
+        """The DirectProbe settings of this tier's analyses, by ``harness directprobe``'s
+        option names (``--preset TIER`` reproduces the pipeline's distances)."""
+        return {"mode": self.directprobe_mode, "rate": self.directprobe_rate,
+                "on_duplicates": self.directprobe_on_duplicates,
+                "min_cluster_size": self.min_cluster_size, "distance": "exact"}
 
     def with_selection(self, models=None, tasks=None, seeds=None):
         """The same tier restricted to (or extended by) the given models, tasks and
@@ -152,6 +166,11 @@ TIERS = {
                     "for base), the paper tier's snapshot schedule, the full probe grid, 5 "
                     "fine-tuning seeds."),
 }
+
+
+def tier_names():
+    """Names accepted by ``--tier``, in the registry's order (cheapest first)."""
+    return list(TIERS)
 
 
 def get_tier(name):

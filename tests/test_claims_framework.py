@@ -250,3 +250,28 @@ def test_editing_a_deviation_beyond_its_tolerance_fails_the_cell(key, name, edit
     evidence = Evidence(key[0], cell).decide(False, record["rule"], **record["numbers"])
     with pytest.raises(pytest.fail.Exception, match="left its envelope"):
         settle(evidence, [])
+
+
+def test_unknown_layers_make_one_cell_that_fails_when_it_runs(monkeypatch, tmp_path):
+    # A hub id whose config.json is not in the local cache: its layer count is unknown at
+    # collection, which never downloads; the cell says why when it runs (weights found).
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setitem(_framework.SELECTION, "models", ["example-org/not-cached"])
+    monkeypatch.setitem(_framework.SELECTION, "tasks", ["pos"])
+    monkeypatch.setattr(_framework, "_UNRESOLVED", {})
+    monkeypatch.setattr(_framework, "weights_available", lambda model: (True, ""))
+    monkeypatch.setattr(_framework, "_WEIGHTS", {})
+    tiny = [p for p in cells("FX", per_layer=True) if p.values[0].tier == "tiny"]
+    assert [p.id for p in tiny] == ["tiny-example-org/not-cached-pos"]
+    assert "skip" not in marks_of(tiny[0])
+    with pytest.raises(pytest.fail.Exception, match="layer count of 'example-org/not-cached' "
+                                                    "is unknown.*HF_HOME"):
+        _framework.decide(lambda ws, cell, seed: None, None, tiny[0].values[0])
+
+
+def test_a_model_directory_gives_its_layers_from_config_json(monkeypatch, tmp_path):
+    (tmp_path / "config.json").write_text('{"num_hidden_layers": 3}')
+    monkeypatch.setitem(_framework.SELECTION, "models", [str(tmp_path)])
+    monkeypatch.setitem(_framework.SELECTION, "tasks", ["pos"])
+    tiny = [p for p in cells("FX", per_layer=True) if p.values[0].tier == "tiny"]
+    assert [p.values[0].layer for p in tiny] == [0, 1, 2, 3]

@@ -45,7 +45,7 @@ def cluster(ws, vectors):
         started = time.perf_counter()
         result = clustering_kernels.cluster_labels(
             vectors.X, vectors.y, mode=tier.directprobe_mode, rate=tier.directprobe_rate,
-            on_duplicates="drop")
+            on_duplicates=tier.directprobe_on_duplicates)
         kept_labels = np.unique(vectors.y[result.assignment >= 0])
         return {"n_clusters": int(result.n_clusters), "n_labels": int(len(kept_labels)),
                 "linear": bool(result.n_clusters == len(kept_labels)),

@@ -5,6 +5,7 @@ matches, ranges, paths, the store and output files), so that a bad option fails 
 a second with one line, not after minutes of work.
 """
 
+import argparse
 import os
 from pathlib import Path
 
@@ -18,6 +19,26 @@ def add_data_dir(parser):
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="dataset directory (default: $HARNESS_DATA_DIR, else ../shared/data, "
                              "else ~/.cache/harness/data)")
+
+
+def add_tier(parser, purpose, default="tiny"):
+    """``--tier``, checked by argparse against the tier registry (the choices show in
+    ``--help``; an unknown name gets the nearest matches)."""
+    from ..tiers import tier_names
+
+    parser.add_argument("--tier", default=default, choices=tier_names(), type=_tier_name,
+                        help=f"{purpose} (default: {default})")
+
+
+def _tier_name(name):
+    from ..tiers import TIERS, get_tier
+
+    if name not in TIERS:
+        try:
+            get_tier(name)
+        except KeyError as err:  # UnknownNameError: its message lists the nearest names
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return name
 
 
 def add_store(parser):

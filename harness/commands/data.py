@@ -1,4 +1,4 @@
-"""``harness data stats|download|verify``: inspect, fetch and check the task data."""
+"""``harness data stats|download|verify|check``: inspect, fetch and check the task data."""
 
 import json
 
@@ -7,7 +7,7 @@ from ._common import POSITIVE_INT, Interval, existing_data_dir, known_tasks
 
 def register(subparsers):
     """Add the ``data`` command group."""
-    parser = subparsers.add_parser("data", help="task data: stats, download, verify",
+    parser = subparsers.add_parser("data", help="task data: stats, download, verify, check",
                                    description="Inspect, download and verify the task data.")
     sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -18,9 +18,9 @@ def register(subparsers):
     stats.add_argument("--tasks", nargs="+", metavar="TASK",
                        help="tasks to load (default: all registered)")
     stats.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None,
-                       metavar="N")
+                       metavar="N", help="count only the first N training sentences")
     stats.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None,
-                       metavar="N")
+                       metavar="N", help="count only the first N test sentences")
     _add_data_dir(stats)
     stats.set_defaults(func=cmd_stats)
 
@@ -41,11 +41,23 @@ def register(subparsers):
     _add_data_dir(verify)
     verify.set_defaults(func=cmd_verify)
 
+    check = sub.add_parser(
+        "check", help="exit 0 when every data file is there with its checksum, else "
+                      "download it (--download-if-missing) or stop with one line")
+    _check_module().add_arguments(check)
+    check.set_defaults(func=cmd_check)
+
 
 def _add_data_dir(parser):
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="data directory (default: $HARNESS_DATA_DIR, then ../shared/data, "
                              "then ~/.cache/harness/data)")
+
+
+def _check_module():
+    from ..data import check
+
+    return check
 
 
 def _dataset_names():
@@ -113,3 +125,8 @@ def cmd_verify(args):
             print(f"{r['status']:<10} {r['dataset']:<14} {r['checked'] or r['path']}  {detail}".rstrip())
     bad = [r for r in records if r["status"] in ("missing", "mismatch")]
     return 1 if bad else 0
+
+
+def cmd_check(args):
+    _check_module().check_data(args.data_dir, download_if_missing=args.download_if_missing)
+    return 0

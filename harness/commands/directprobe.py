@@ -14,31 +14,67 @@ from ..exceptions import DataFormatError, DuplicatePointsError
 from ._common import POSITIVE_INT, Interval, fmt_number, writable_output
 
 
+#: What ``harness directprobe`` does without ``--preset``: DirectProbe's own defaults
+#: (the original paper's rate 0.01, every cluster counted, duplicates refused).
+DEFAULTS = {"mode": "reference", "rate": 0.01, "distance": "exact", "min_cluster_size": None,
+            "on_duplicates": "raise"}
+
+
+def _presets():
+    """``{tier name: settings}``: each tier's analysis settings (:mod:`harness.tiers`)."""
+    from ..tiers import TIERS
+
+    return {name: tier.directprobe_settings() for name, tier in TIERS.items()}
+
+
 def register(subparsers):
     """Add the ``directprobe`` command."""
+    paper = _presets()["paper"]
     p = subparsers.add_parser(
         "directprobe", help="DirectProbe clustering of labelled points, with label distances",
         description="Cluster labelled points into label-pure clusters with disjoint convex "
                     "hulls (DirectProbe); print the clusters, linearity, the label distance "
-                    "vector and each label's minimum distance.")
+                    "vector and each label's minimum distance. Without --preset the defaults "
+                    "are DirectProbe's own; --preset paper uses the claim pipeline's settings "
+                    f"(rate {paper['rate']}, min cluster size {paper['min_cluster_size']}, "
+                    f"duplicates {paper['on_duplicates']}), so its distances equal the "
+                    "report's for the same vectors. Explicit options override the preset.")
     p.add_argument("points", metavar="POINTS.npy", help="float array of shape (n, d) (np.load)")
     p.add_argument("labels", metavar="LABELS.txt", help="one label per line, n lines")
     p.add_argument("--json", metavar="OUT", default=None,
                    help="write one JSON object to OUT ('-' for stdout)")
-    p.add_argument("--mode", choices=["reference", "exact"], default="reference",
-                   help="reference: merge to the end, then search (default); exact: check "
-                        "every merge (same result)")
-    p.add_argument("--rate", type=Interval(float, 0, 1, closed="right").parse, default=0.01,
+    p.add_argument("--preset", choices=list(_presets()), default=None,
+                   help="the DirectProbe settings of that tier's claim pipeline (all tiers: "
+                        f"rate {paper['rate']}, min cluster size {paper['min_cluster_size']}, "
+                        f"duplicates {paper['on_duplicates']}; harness.tiers)")
+    p.add_argument("--mode", choices=["reference", "exact"], default=None,
+                   help="reference: merge to the end, then search; exact: check every merge "
+                        f"(same result) (default: {DEFAULTS['mode']})")
+    p.add_argument("--rate", type=Interval(float, 0, 1, closed="right").parse, default=None,
                    help="coarse-scan step of the reference mode, fraction of merges in (0, 1] "
-                        "(default 0.01; the fine-tuning paper used 0.05)")
-    p.add_argument("--distance", choices=["exact", "svc-compat"], default="exact",
-                   help="hull distance: exact (certified) or the authors' SVC formula")
+                        f"(default: {DEFAULTS['rate']}; the fine-tuning paper used "
+                        f"{paper['rate']}, --preset paper)")
+    p.add_argument("--distance", choices=["exact", "svc-compat"], default=None,
+                   help="hull distance: exact (certified) or the authors' SVC formula "
+                        f"(default: {DEFAULTS['distance']})")
     p.add_argument("--min-cluster-size", type=POSITIVE_INT.parse, default=None, metavar="N",
                    help="drop clusters with fewer than N >= 1 points from the distances "
-                        "(the authors: 6, i.e. drop clusters of <= 5 points)")
-    p.add_argument("--on-duplicates", choices=["raise", "drop"], default="raise",
-                   help="identical points with different labels: fail (default) or drop them")
+                        "(default: keep all; the authors and --preset paper: "
+                        f"{paper['min_cluster_size']}, i.e. drop clusters of <= "
+                        f"{paper['min_cluster_size'] - 1} points)")
+    p.add_argument("--on-duplicates", choices=["raise", "drop"], default=None,
+                   help="identical points with different labels: fail or drop them (default: "
+                        f"{DEFAULTS['on_duplicates']}; --preset paper: {paper['on_duplicates']})")
     p.set_defaults(func=run)
+
+
+def settings_from_args(args):
+    """The run's settings: the preset's (or :data:`DEFAULTS`), then the explicit options."""
+    settings = dict(_presets()[args.preset] if args.preset else DEFAULTS)
+    for name in DEFAULTS:
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    return settings
 
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -126,17 +162,18 @@ def run(args):
     from ..store import atomic_write_bytes
 
     out = writable_output(args.json)  # before the work, so that a bad path loses nothing
+    opts = settings_from_args(args)
     X, y = load_inputs(args.points, args.labels)
     t0 = time.perf_counter()
     try:
-        res = cluster_labels(X, y, mode=args.mode, rate=args.rate,
-                             on_duplicates=args.on_duplicates)
+        res = cluster_labels(X, y, mode=opts["mode"], rate=opts["rate"],
+                             on_duplicates=opts["on_duplicates"])
     except DuplicatePointsError as err:
-        raise DataFormatError(_duplicates_message(err, args)) from None
+        raise DataFormatError(_duplicates_message(err, args, opts)) from None
     t1 = time.perf_counter()
     order = sorted_label_order(res.labels)
     D = label_distance_matrix(X, res.assignment, res.cluster_labels, order,
-                              min_cluster_size=args.min_cluster_size, method=args.distance)
+                              min_cluster_size=opts["min_cluster_size"], method=opts["distance"])
     t2 = time.perf_counter()
     mins = min_distance_per_label(D)
     # A label pair with no kept cluster has no distance: nan here, null in JSON, "n/a" in
@@ -157,10 +194,12 @@ def run(args):
         "distance_matrix": [[_num(v) for v in row] for row in D],
         "distance_vector": None if vec is None else [_num(v) for v in vec],
         "min_distance": {lab: _num(v) for lab, v in zip(order, mins)},
-        "mode": args.mode,
-        "rate": args.rate,
-        "distance": args.distance,
-        "min_cluster_size": args.min_cluster_size,
+        "preset": args.preset,
+        "mode": opts["mode"],
+        "rate": opts["rate"],
+        "distance": opts["distance"],
+        "min_cluster_size": opts["min_cluster_size"],
+        "on_duplicates": opts["on_duplicates"],
         "n_oracle_calls": res.n_oracle_calls,
         "stats": {k: v for k, v in res.stats.items() if k != "timings"},
         "timings": {"clustering": t1 - t0, "distances": t2 - t1, **res.stats["timings"]},
@@ -175,8 +214,8 @@ def run(args):
     return 0
 
 
-def _duplicates_message(err, args):
-    if args.on_duplicates == "drop":  # nothing left after dropping: the geometry says why
+def _duplicates_message(err, args, opts):
+    if opts["on_duplicates"] == "drop":  # nothing left after dropping: the geometry says why
         return f"{args.points}: {err}"
     shown = "; ".join(", ".join(str(i + 1) for i in g) for g in err.groups[:5])
     more = " ..." if len(err.groups) > 5 else ""

@@ -2,30 +2,34 @@
 
 import time
 
-from ._common import (POSITIVE_INT, add_data_dir, add_store, check_layers, existing_data_dir,
-                      known_tasks, known_tier, model_config, writable_store)
-
-DEFAULT_TASKS = ("pos", "dep", "ps-role", "ps-fxn", "trec-50")
+from ._common import (POSITIVE_INT, add_data_dir, add_store, add_tier, check_layers,
+                      existing_data_dir, known_tasks, known_tier, model_config, writable_store)
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "extract", help="extract all-layer representations of tasks into the run store")
-    parser.add_argument("--model", default="minilm-l6", help="registry name, directory or hub id")
-    parser.add_argument("--tasks", nargs="+", default=list(DEFAULT_TASKS), help="task names")
+    add_tier(parser, "tier whose model, tasks and per-task data caps to use (the "
+                     "representations its claims read)")
+    parser.add_argument("--model", default=None,
+                        help="registry name, directory or hub id (default: the tier's first "
+                             "model, minilm-l6 for tiny and paper)")
+    parser.add_argument("--tasks", nargs="+", default=None,
+                        help="task names (default: the tier's five paper tasks)")
     parser.add_argument("--splits", nargs="+", default=["train", "test"],
-                        choices=["train", "test"])
+                        choices=["train", "test"], help="splits to extract (default: both)")
     parser.add_argument("--layers", nargs="+", type=int, default=None,
                         help="hidden-state indices (0 = embeddings, negatives from the top; "
                              "default all)")
-    parser.add_argument("--tier", default=None,
-                        help="use a tier's per-task data caps (e.g. tiny); explicit caps win")
     parser.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None,
-                        metavar="N")
+                        metavar="N", help="first N training sentences (default: the tier's cap)")
     parser.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None,
-                        metavar="N")
-    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32")
-    parser.add_argument("--batch-size", type=POSITIVE_INT.parse, default=32, metavar="N")
+                        metavar="N", help="first N test sentences (default: the tier's cap)")
+    parser.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                        help="dtype of the stored states (default: float32)")
+    parser.add_argument("--batch-size", type=POSITIVE_INT.parse, default=32, metavar="N",
+                        help="sentences per forward pass; does not change the states "
+                             "(default: 32)")
     add_data_dir(parser)
     add_store(parser)
     parser.set_defaults(func=run)
@@ -38,21 +42,23 @@ def run(args):
 
     # Check every option, then read the data, then load the model.
     store = writable_store(args.store)
-    known_tasks(args.tasks)
-    tier = known_tier(args.tier) if args.tier else None
-    config = model_config(args.model)
+    tier = known_tier(args.tier)
+    model_name = args.model or tier.models[0]
+    tasks = args.tasks or list(tier.tasks)
+    known_tasks(tasks)
+    config = model_config(model_name)
     check_layers(args.layers, config, "--layers")
     existing_data_dir(args.data_dir)
     explicit = {k: v for k, v in (("max_train_sentences", args.max_train_sentences),
                                   ("max_test_sentences", args.max_test_sentences)) if v is not None}
     caps, data = {}, {}
-    for task in args.tasks:
-        caps[task] = {**(tier.data_options.get(task, {}) if tier else {}), **explicit}
+    for task in tasks:
+        caps[task] = {**tier.data_options.get(task, {}), **explicit}
         data[task] = load_task(task, args.data_dir, **caps[task])
-    model = load_model(args.model)
+    model = load_model(model_name)
 
     rows = []
-    for task in args.tasks:
+    for task in tasks:
         for split in args.splits:
             started = time.perf_counter()
             art = get_representations(data[task], model, split, layers=args.layers,

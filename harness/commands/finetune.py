@@ -1,38 +1,73 @@
 """``harness finetune``: fine-tune a model on a task with representation snapshots."""
 
 import json
+import logging
+from dataclasses import replace
 
 from ..params import FINETUNE_RANGES, SPLITS
-from ._common import (POSITIVE_INT, add_data_dir, add_store, check_layers, existing_data_dir,
-                      fmt_number, human_bytes, model_config, writable_store)
+from ._common import (POSITIVE_INT, add_data_dir, add_store, add_tier, check_layers,
+                      existing_data_dir, fmt_number, human_bytes, known_tier, model_config,
+                      writable_store)
+
+# Options that set the FinetuneConfig field of the same name when given; tuples are
+# converted. Every one defaults to None, "not given": the tier's value stands.
+_SCALARS = ("learning_rate", "batch_size", "epochs", "max_updates", "warmup_fraction",
+            "weight_decay", "dropout", "max_grad_norm", "max_length", "snapshot_every",
+            "n_snapshots", "snapshot_dtype", "intermediate_dtype", "all_layers_until",
+            "checkpoint_every", "precision")
+_TUPLES = ("snapshot_layers", "snapshot_splits", "intermediate_layers", "intermediate_splits")
+_CAPS = ("max_train_sentences", "max_test_sentences")
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers):
     ranges = FINETUNE_RANGES  # one declaration for FinetuneConfig.validate and the flags
     parser = subparsers.add_parser(
         "finetune", help="fine-tune a model on a task, snapshotting representations "
-                         "(resumes an interrupted run with the same configuration)")
-    parser.add_argument("--model", default="minilm-l6")
-    parser.add_argument("--task", default="pos")
-    parser.add_argument("--seed", type=ranges["seed"].parse, default=0)
-    parser.add_argument("--learning-rate", type=ranges["learning_rate"].parse, default=3e-4)
-    parser.add_argument("--batch-size", type=ranges["batch_size"].parse, default=32)
+                         "(resumes an interrupted run with the same configuration)",
+        description="Fine-tune with the tier's configuration (--tier, default tiny), the "
+                    "run `harness probe` and `harness verify` use for the same tier, model, "
+                    "task and seed, so it is trained once. Each option given overrides the "
+                    "tier; the overrides are logged and the run's manifest holds the whole "
+                    "configuration (`harness store ls`).")
+    add_tier(parser, "tier whose fine-tuning configuration and data caps to use")
+    parser.add_argument("--model", default=None,
+                        help="registry name, directory or hub id (default: the tier's first "
+                             "model, minilm-l6 for tiny and paper)")
+    parser.add_argument("--task", default="pos", help="task name (default: pos)")
+    parser.add_argument("--seed", type=ranges["seed"].parse, default=None,
+                        help="fine-tuning seed (default: the tier's first, 0)")
+    parser.add_argument("--learning-rate", type=ranges["learning_rate"].parse, default=None,
+                        help="AdamW learning rate (default: the paper's 3e-4)")
+    parser.add_argument("--batch-size", type=ranges["batch_size"].parse, default=None,
+                        help="sentences per update (default: the paper's 32)")
     parser.add_argument("--epochs", type=ranges["epochs"].parse, default=None,
                         help="default: the paper's (10; 3 for bert-base)")
-    parser.add_argument("--max-updates", type=ranges["max_updates"].parse, default=None)
-    parser.add_argument("--warmup-fraction", type=ranges["warmup_fraction"].parse, default=0.1)
-    parser.add_argument("--weight-decay", type=ranges["weight_decay"].parse, default=0.01)
-    parser.add_argument("--dropout", type=ranges["dropout"].parse, default=None)
-    parser.add_argument("--max-grad-norm", type=ranges["max_grad_norm"].parse, default=1.0,
-                        help="gradient clipping norm (0 = no clipping)")
-    parser.add_argument("--max-length", type=ranges["max_length"].parse, default=None)
-    parser.add_argument("--snapshot-every", type=ranges["snapshot_every"].parse, default=5,
-                        help="updates between snapshots (paper: 5)")
+    parser.add_argument("--max-updates", type=ranges["max_updates"].parse, default=None,
+                        help="stop after this many updates, for smoke runs (default: all epochs)")
+    parser.add_argument("--warmup-fraction", type=ranges["warmup_fraction"].parse, default=None,
+                        help="linear warm-up share of the updates (default: 0.1)")
+    parser.add_argument("--weight-decay", type=ranges["weight_decay"].parse, default=None,
+                        help="AdamW weight decay, not on biases and LayerNorm (default: 0.01)")
+    parser.add_argument("--dropout", type=ranges["dropout"].parse, default=None,
+                        help="dropout in the model and before the head (default: the model's)")
+    parser.add_argument("--max-grad-norm", type=ranges["max_grad_norm"].parse, default=None,
+                        help="gradient clipping norm, 0 = no clipping (default: 1.0)")
+    parser.add_argument("--max-length", type=ranges["max_length"].parse, default=None,
+                        help="subwords per window; longer sentences are windowed (default: "
+                             "the model's limit)")
+    parser.add_argument("--snapshot-every", type=ranges["snapshot_every"].parse, default=None,
+                        help="updates between snapshots (paper: 5; the tiny tier takes about "
+                             "--n-snapshots evenly spaced ones instead)")
+    parser.add_argument("--n-snapshots", type=ranges["n_snapshots"].parse, default=None,
+                        help="about this many evenly spaced snapshots, over --snapshot-every "
+                             "(default: the tier's; tiny: 8)")
     parser.add_argument("--snapshot-layers", type=int, nargs="+", default=None,
                         help="hidden-state indices to snapshot (default all; 0 = embeddings)")
-    parser.add_argument("--snapshot-splits", nargs="+", default=["train", "test"],
-                        choices=list(SPLITS))
-    parser.add_argument("--snapshot-dtype", choices=["float32", "float16"], default="float32")
+    parser.add_argument("--snapshot-splits", nargs="+", default=None, choices=list(SPLITS),
+                        help="splits to snapshot (default: train test)")
+    parser.add_argument("--snapshot-dtype", choices=["float32", "float16"], default=None,
+                        help="dtype of the stored snapshots (default: float32)")
     schedule = parser.add_argument_group(
         "per-snapshot rule", "keep less between the first and the last snapshot "
         "(harness.finetune.snapshot_plan; the paper tier's: docs/paper-tier.md)")
@@ -41,47 +76,60 @@ def register(subparsers):
     schedule.add_argument("--all-layers-every", default=None,
                           help="with --intermediate-layers: all layers at the first snapshot "
                                "past every multiple of this many updates, or 'epoch'")
-    schedule.add_argument("--all-layers-until", type=int, default=0,
-                          help="with --intermediate-layers: all layers up to this update")
+    schedule.add_argument("--all-layers-until", type=int, default=None,
+                          help="with --intermediate-layers: all layers up to this update "
+                               "(default: 0)")
     schedule.add_argument("--intermediate-splits", nargs="*", default=None,
-                          help="splits of the snapshots in between (none: the ends only)")
-    schedule.add_argument("--intermediate-dtype", choices=["float32", "float16"], default=None)
+                          help="splits of the snapshots in between (none: the ends only; "
+                               "default: the tier's, tiny: train)")
+    schedule.add_argument("--intermediate-dtype", choices=["float32", "float16"], default=None,
+                          help="dtype of the snapshots in between (default: --snapshot-dtype)")
     schedule.add_argument("--checkpoint-every", type=int, default=None,
                           help="updates between checkpoints (default: every snapshot)")
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                        help="bf16 autocast (CUDA only); fp32 is the only mode on CPU")
-    parser.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None)
-    parser.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default=None,
+                        help="bf16 autocast (CUDA only); fp32 (the default) is the only mode "
+                             "on CPU")
+    parser.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None,
+                        metavar="N", help="first N training sentences (default: the tier's cap)")
+    parser.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None,
+                        metavar="N", help="first N test sentences (default: the tier's cap)")
     parser.add_argument("--json", action="store_true", help="print the run's history as JSON")
     add_data_dir(parser)
     add_store(parser)
     parser.set_defaults(func=run)
 
 
-def config_from_args(args):
-    from ..finetune import FinetuneConfig
+def overrides_from_args(args):
+    """``{FinetuneConfig field: value}`` for the options given on the command line."""
+    given = {}
+    for name in _SCALARS + _TUPLES:
+        value = getattr(args, name)
+        if value is not None:
+            given[name] = tuple(value) if name in _TUPLES else value
+    if args.all_layers_every is not None:
+        every = args.all_layers_every
+        given["all_layers_every"] = every if every == "epoch" else int(every)
+    if "snapshot_every" in given and "n_snapshots" not in given:
+        given["n_snapshots"] = None  # an explicit interval replaces the tier's count
+    return given
 
-    data_options = {k: v for k, v in (("max_train_sentences", args.max_train_sentences),
-                                      ("max_test_sentences", args.max_test_sentences))
-                    if v is not None}
-    return FinetuneConfig(
-        model=args.model, task=args.task, seed=args.seed, learning_rate=args.learning_rate,
-        batch_size=args.batch_size, epochs=args.epochs, max_updates=args.max_updates,
-        warmup_fraction=args.warmup_fraction, weight_decay=args.weight_decay,
-        dropout=args.dropout, max_grad_norm=args.max_grad_norm, max_length=args.max_length,
-        snapshot_every=args.snapshot_every,
-        snapshot_layers=tuple(args.snapshot_layers) if args.snapshot_layers else None,
-        snapshot_splits=tuple(args.snapshot_splits), snapshot_dtype=args.snapshot_dtype,
-        intermediate_layers=(tuple(args.intermediate_layers) if args.intermediate_layers
-                             else None),
-        all_layers_every=(args.all_layers_every if args.all_layers_every in (None, "epoch")
-                          else int(args.all_layers_every)),
-        all_layers_until=args.all_layers_until,
-        intermediate_splits=(None if args.intermediate_splits is None
-                             else tuple(args.intermediate_splits)),
-        intermediate_dtype=args.intermediate_dtype, checkpoint_every=args.checkpoint_every,
-        precision=args.precision,
-        data_options=data_options)
+
+def config_from_args(args):
+    """The run's :class:`~harness.finetune.FinetuneConfig` (see :func:`resolve_config`)."""
+    return resolve_config(args)[0]
+
+
+def resolve_config(args):
+    """``(FinetuneConfig, overrides)``: the tier's configuration for the model, task and
+    seed (what :meth:`harness.tiers.Tier.finetune_config` gives ``harness probe`` and
+    ``harness verify``), with the given options over it."""
+    tier = known_tier(args.tier)
+    config = tier.finetune_config(args.model or tier.models[0], args.task, args.seed)
+    overrides = overrides_from_args(args)
+    caps = {k: getattr(args, k) for k in _CAPS if getattr(args, k) is not None}
+    if caps:
+        overrides["data_options"] = {**config.data_options, **caps}
+    return replace(config, **overrides), overrides
 
 
 def run(args):
@@ -89,10 +137,14 @@ def run(args):
 
     # finetune() checks the configuration, the model and the precision before loading
     # anything; the store and the data directory are checked here first.
-    config = config_from_args(args).validate()
-    check_layers(args.snapshot_layers, model_config(args.model), "--snapshot-layers")
+    config, overrides = resolve_config(args)
+    config.validate()
+    check_layers(args.snapshot_layers, model_config(config.model), "--snapshot-layers")
     store = writable_store(args.store)
     existing_data_dir(args.data_dir)
+    shown = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "none"
+    logger.info("tier %s, %s/%s seed %d; overrides of the tier: %s", args.tier, config.model,
+                config.task, config.seed, shown)
     result = finetune(config, store=store, data_dir=args.data_dir)
     if args.json:
         print(json.dumps({"key": result.key, "history": result.history}, indent=1))
@@ -103,7 +155,7 @@ def run(args):
     size = store.size_bytes(result.key) + sum(
         store.size_bytes(k) for splits in result.snapshots.values() for k in splits.values())
     first, last = result.history[0], result.history[-1]
-    print(f"{args.model}/{args.task}: {updates} updates, {len(result.snapshots)} snapshots, "
+    print(f"{config.model}/{config.task}: {updates} updates, {len(result.snapshots)} snapshots, "
           f"{seconds:.0f} s ({updates / max(seconds, 1e-9):.2f} updates/s), head test accuracy "
           f"{fmt_number(first['test_head_accuracy'], '.4f')} -> "
           f"{fmt_number(last['test_head_accuracy'], '.4f')}, "

@@ -11,6 +11,7 @@ Three steps, each with progress a person can follow (:mod:`harness.progress`):
 3. the report (``REPORT.md``, figures, ``evidence.json``), then a summary.
 """
 
+import argparse
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..exceptions import HarnessError
-from ._common import (add_data_dir, add_store, existing_data_dir, known_tasks, known_tier,
+from ._common import (add_data_dir, add_store, add_tier, known_tasks, known_tier,
                       writable_output, writable_store)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +29,23 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VERDICT_ORDER = ("holds", "deviates", "not applicable", "not run", "fails")
 
 
+#: Takes the rest of the command line (``--pytest-args -k F3``); ``harness.cli`` also
+#: accepts the ``--pytest-args=-k F3`` spelling, which argparse refuses for such an option.
+PYTEST_ARGS = "--pytest-args"
+
+
 def register(subparsers):
     parser = subparsers.add_parser(
         "verify", help="verify the paper's claims on a tier (pytest claims -m TIER) and write "
                        "reports/TIER/REPORT.md with figures")
-    parser.add_argument("--tier", default="tiny",
-                        help="tiny (CPU, CI), paper (the paper's protocol on minilm-l6) or full "
-                             "(the paper's five BERTs)")
-    parser.add_argument("--models", nargs="+", default=None)
-    parser.add_argument("--tasks", nargs="+", default=None)
+    add_tier(parser, "tiny (CPU, CI), paper (the paper's protocol on minilm-l6) or full (the "
+                     "paper's five BERTs)")
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="models to verify instead of the tier's: registry names, hub ids "
+                             "(org/name; weights looked for when a cell runs) or model "
+                             "directories (relative to the current directory)")
+    parser.add_argument("--tasks", nargs="+", default=None,
+                        help="tasks to verify (default: the tier's five paper tasks)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="fine-tuning seeds (default: the tier's; the paper tier has 0-4)")
     parser.add_argument("--executor", choices=["serial", "ray"], default=None,
@@ -50,14 +59,21 @@ def register(subparsers):
     parser.add_argument("--num-cpus", type=int, default=None,
                         help="ray: CPUs of the local runtime (default: the machine's)")
     parser.add_argument("--out", default=None, help="report folder (default reports/TIER)")
-    parser.add_argument("--pytest-args", nargs="*", default=[],
-                        help="extra arguments for pytest (e.g. -k F3)")
+    parser.add_argument(PYTEST_ARGS, nargs=argparse.REMAINDER, default=[],
+                        help="the rest of the line goes to pytest, e.g. --pytest-args -k F3 "
+                             "(put it last)")
     add_data_dir(parser)
     add_store(parser)
     parser.set_defaults(func=run)
 
 
 def run(args):
+    from ..data.check import check_data
+
+    # The data first (before torch is imported): without it every claim would fail, one
+    # by one, minutes from now.
+    check_data(args.data_dir, download_if_missing=True, quiet=True, out=sys.stderr)
+
     from ..analyses import Workspace
     from ..executor import precompute
     from ..models import resolve_model
@@ -79,7 +95,6 @@ def run(args):
     if args.num_cpus is not None and args.num_cpus < 1:
         raise HarnessError(f"--num-cpus: must be >= 1. Got {args.num_cpus} instead.")
     store = writable_store(args.store)
-    existing_data_dir(args.data_dir)
     out = Path(args.out or PROJECT_ROOT / "reports" / args.tier).resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -131,6 +131,8 @@ def plan(tier, *, data_dir=None):
 
     for model in tier.models:
         n = _n_layers(model)
+        if n is None:  # no weights here: each claim cell of the model says so when it runs
+            continue
         top = n
         epochs = resolve_model(model).epochs
         # Fine-tuning runs, with what each snapshot will hold.
@@ -232,13 +234,13 @@ def _resolve(layers, n_layers):
 
 
 def _n_layers(model):
-    from ..models.registry import model_n_layers
+    """The model's layer count; None when its weights cannot be found (or fetched)."""
+    from ..models.layers import n_layers
+    from ..models.registry import weights_available
 
-    n = model_n_layers(model)
-    if n is None:  # a hub id outside the registry: read its config
-        from ..models import load_model
-
-        n = load_model(model, device="cpu").n_layers
+    n = n_layers(model)
+    if n is None and weights_available(model)[0]:  # a hub id fetched just now
+        n = n_layers(model)
     return n
 
 
