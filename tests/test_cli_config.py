@@ -14,7 +14,7 @@ import pytest
 
 from harness.analyses import Workspace
 from harness.analyses.workspace import Vectors
-from harness.analyses import geometry as pipeline
+from harness.analyses import snapshot_geometry as pipeline
 from harness.cli import _split_remainder_equals, build_parser, main
 from harness.commands import finetune as finetune_cmd
 from harness.commands import probe as probe_cmd
