@@ -9,6 +9,7 @@ COMMAND_MODULES = (
     "store",
     "extract",
     "directprobe",
+    "similarity",
     "finetune",
     "probe",
     "verify",
