@@ -30,7 +30,8 @@ fails              failed      the rule does not hold and no deviation is record
 =================  ==========  ===============================================================
 
 Every cell also has a *scope*: ``"paper"`` when it is the paper's own setting (the last
-layer for the per-layer findings F3 and F5), ``"extension"`` for the other layers. The
+layer for the per-layer findings F3 and F5), ``"extension"`` for the other layers and for
+the claims taken from later literature (X1, X2), which the paper does not make. The
 report's headline counts paper-scope cells only.
 """
 
@@ -152,10 +153,13 @@ def tier_tasks(tier):
     return tuple(SELECTION["tasks"] or TIERS[tier].tasks)
 
 
-def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, needs_models=1):
+def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, needs_models=1,
+          scope=None):
     """pytest params of ``claim`` over tiers x models x tasks [x layers] [x extra].
 
-    Per-layer cells are the paper's scope at the top layer and extensions elsewhere.
+    Per-layer cells are the paper's scope at the top layer and extensions elsewhere;
+    ``scope`` sets every cell's scope instead (``"extension"`` for a claim the paper does
+    not make).
     Nothing here loads a model or touches the network: weights are looked for when a
     cell runs (:func:`decide`).
     """
@@ -171,7 +175,8 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, nee
         if not per_model:
             cell_marks = list(marks) + ([pytest.mark.skip(reason=f"not run: {too_few}")]
                                         if too_few else [])
-            params.append(pytest.param(Cell(tier), marks=cell_marks, id=tier))
+            params.append(pytest.param(Cell(tier, scope=scope or "paper"), marks=cell_marks,
+                                      id=tier))
             continue
         for model in models:
             for task in chosen:
@@ -179,9 +184,9 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, nee
                 n = model_n_layers(model) if per_layer else None
                 if n is not None:
                     layers = [(k, "paper" if k == n else "extension") for k in range(n + 1)]
-                for layer, scope in layers:
+                for layer, cell_scope in layers:
                     for e in (extra or [None]):
-                        cell = Cell(tier, model, task, layer, e, scope)
+                        cell = Cell(tier, model, task, layer, e, scope or cell_scope)
                         if per_layer and n is None:  # one cell that says why, when it runs
                             _UNRESOLVED[cell.id] = unknown_layers_message(model)
                         cell_marks = list(marks)
