@@ -1,8 +1,13 @@
-"""Report helpers: the labels Fig. 2 draws."""
+"""Report helpers: the labels Fig. 2 draws; the CKA section and figure (beyond the paper)."""
 
 import numpy as np
+import pytest
 
-from harness.report.figures import extreme_labels
+from snapshot_workspace import SnapshotWorkspace, blobs
+
+from harness.report.figures import extreme_labels, fig6_cka_by_layer
+from harness.report.markdown import cka_section
+from harness.store import RunStore
 
 
 def test_extreme_labels_skip_labels_without_distance():
@@ -13,3 +18,33 @@ def test_extreme_labels_skip_labels_without_distance():
 def test_extreme_labels_lists_each_label_once():
     assert extreme_labels([1.0, np.nan, 2.0]) == [2, 0]
     assert extreme_labels([np.nan, np.nan]) == []
+
+
+@pytest.fixture
+def depth_workspace(tmp_path):
+    """Layers 0..3 of four separated labels; deeper layers get more noise by the end."""
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((4, 6)) * 6
+    first, last = {}, {}
+    for layer, noise in enumerate([0.0, 0.1, 1.0, 4.0]):
+        X, y = blobs(rng, centres, n=12, scale=1.0)
+        first[layer], last[layer] = (X, y), (X + noise * rng.standard_normal(X.shape), y)
+    return SnapshotWorkspace({0: first, 9: last}, RunStore(tmp_path / "store"))
+
+
+def test_cka_section_has_a_row_per_task_with_cka_pearson_and_spearman(depth_workspace):
+    table = cka_section(depth_workspace, "m").splitlines()
+    assert table[0] == ("| task | layer 0 | layer 1 | layer 2 | layer 3 | "
+                        "Spearman (layers ranked) |")
+    rows = table[2:]
+    assert [r.split(" | ")[0] for r in rows] == [f"| {t}" for t in depth_workspace.tier.tasks]
+    cells = rows[0].split(" | ")
+    assert cells[1] == "1.000 / -"  # layer 0: CKA 1, no spatial similarity (as F7)
+    assert cells[-1] == "+1.000 (3) |"  # both measures rank layers 1..3 alike
+    cka = [float(c.split(" / ")[0]) for c in cells[1:5]]
+    assert cka == sorted(cka, reverse=True)
+
+
+def test_cka_heatmap_is_drawn(depth_workspace, tmp_path):
+    path = fig6_cka_by_layer(depth_workspace, "m", ["pos", "dep"], tmp_path / "fig6.png")
+    assert path.stat().st_size > 1000

@@ -98,3 +98,13 @@ def warm_up_kernels():
     cluster_labels(X, labels)
     dt = time.perf_counter() - t0
     return dt, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024.0
+
+
+def representation_pair(n, d, *, seed=0):
+    """Two related representations of ``n`` examples in ``d`` dimensions (similarity
+    benchmarks): ``X`` with anisotropic Gaussian features and ``Y = X R + noise`` with a
+    random orthogonal ``R``, both float64. Appended for ``benchmarks/similarity.py``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * np.linspace(0.2, 3.0, d)
+    R, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return X, X @ R + rng.standard_normal((n, d))

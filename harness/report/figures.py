@@ -106,3 +106,28 @@ def fig5_centroid_differences(ws, model, task, path):
     for ax in list(axes.flat)[n + 1:]:
         ax.axis("off")
     return _save(fig, path)
+
+
+def fig6_cka_by_layer(ws, model, tasks, path):
+    """Beyond the paper: heatmap of each layer's debiased CKA to its original (end of
+    fine-tuning), layers x tasks; undefined cells (TREC-50's layer 0) are blank."""
+    from ..analyses import similarity
+
+    n = ws.n_layers(model, tasks[0])
+    grid = np.full((n + 1, len(tasks)), np.nan)
+    for j, task in enumerate(tasks):
+        for layer, record in enumerate(similarity.cka_by_layer(ws, model, task)):
+            if record["cka"] is not None:
+                grid[layer, j] = record["cka"]
+    fig, ax = plt.subplots(figsize=(1.3 * len(tasks) + 2.2, 0.45 * (n + 1) + 1.6))
+    image = ax.imshow(grid, cmap="viridis", vmin=min(0.0, np.nanmin(grid)) if
+                      np.isfinite(grid).any() else 0.0, vmax=1.0, aspect="auto")
+    for (layer, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            ax.text(j, layer, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                    color="white" if value < 0.6 else "black")
+    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set_yticks(range(n + 1), [f"layer {k}" for k in range(n + 1)])
+    ax.set_title("debiased CKA to the original layer (end)", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.05)
+    return _save(fig, path)

@@ -4,7 +4,7 @@ import json
 import logging
 from pathlib import Path
 
-from ..analyses import probing, snapshot_geometry
+from ..analyses import probing, similarity, snapshot_geometry
 from . import figures
 from .paper_numbers import APPENDIX_C, TABLE_5
 
@@ -19,6 +19,11 @@ CLAIM_TITLES = {
     "F6": "cross-task: related task helps, opposing task hurts",
     "F7": "higher layers change more, but stay similar (> 0.5)",
     "F8": "lower layers move less",
+}
+#: Claims from later literature (extension scope; not in the findings matrix).
+EXTENSION_TITLES = {
+    "X1": "top layers change most, by CKA (Merchant et al. 2020)",
+    "X2": "DEP reconfigures deeper than TREC-50, by CKA (Merchant et al. 2020)",
 }
 
 VERDICT_ORDER = ("holds", "deviates", "fails", "not applicable", "not run")
@@ -77,7 +82,7 @@ def headline(records):
             f"{paper['deviates']} deviate, {paper['fails']} fail;** "
             f"{paper['not applicable']} not applicable, {paper['not run']} not run.")
     if sum(ext.values()):
-        text += (f" Extensions (other layers): {ext['holds']} hold, {ext['deviates']} deviate, "
+        text += (f" Extensions (other layers; later literature): {ext['holds']} hold, {ext['deviates']} deviate, "
                  f"{ext['fails']} fail, {ext['not applicable']} not applicable, "
                  f"{ext['not run']} not run.")
     return text
@@ -226,6 +231,31 @@ def table_5(ws, probed="ps-fxn"):
     return "\n".join(lines)
 
 
+def cka_section(ws, model=None):
+    """Beyond the paper: each layer's debiased CKA to its original at the end, beside the
+    paper's spatial similarity (F7's Pearson of label distances, where the original layer
+    is linear), and Spearman's rho between the two rankings of layers 1..L, per task."""
+    model = model or ws.tier.models[0]
+    n = ws.n_layers(model)
+    lines = ["| task | " + " | ".join(f"layer {k}" for k in range(n + 1))
+             + " | Spearman (layers ranked) |", "|---|" + "---|" * (n + 2)]
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    for task in ws.tier.tasks:
+        try:
+            a = similarity.rank_agreement(ws, model, task)
+        except Exception as err:  # a cell the claims could not compute
+            lines.append(f"| {task} | not computed: {_cell(err)} |")
+            continue
+        cells = [f"{fmt(c)} / {fmt(p)}" for c, p in zip(a["cka"], a["pearson"])]
+        rho = "-" if a["spearman"] is None else f"{a['spearman']:+.3f}"
+        lines.append(f"| {task} | " + " | ".join(cells)
+                     + f" | {rho} ({len(a['ranked_layers'])}) |")
+    return "\n".join(lines)
+
+
 def write_report(ws, records, out_dir, provenance):
     """Write ``REPORT.md`` and the figures into ``out_dir``; returns the report path.
 
@@ -246,6 +276,8 @@ def write_report(ws, records, out_dir, provenance):
          lambda p: figures.fig4_layer_similarity(ws, model, linear_tasks, p)),
         ("fig5_centroid_differences.png",
          lambda p: figures.fig5_centroid_differences(ws, model, "pos", p)),
+        ("fig6_cka_by_layer.png",
+         lambda p: figures.fig6_cka_by_layer(ws, model, list(ws.tier.tasks), p)),
     ):
         try:
             draw(out / name)
@@ -292,8 +324,10 @@ def write_report(ws, records, out_dir, provenance):
         "",
     ]
     if extension:
-        text += ["## Extensions: other layers", "",
-                 "F3 and F5 decided at every layer besides the paper's last one.", "",
+        text += ["## Extensions: other layers and later literature", "",
+                 "F3 and F5 decided at every layer besides the paper's last one; "
+                 + "; ".join(f"**{k}** {v}" for k, v in EXTENSION_TITLES.items())
+                 + " (`docs/claims.md`).", "",
                  verdict_table(extension), ""]
     text += [
         "## Appendix C, ours beside the paper's (last layer)",
@@ -309,6 +343,17 @@ def write_report(ws, records, out_dir, provenance):
         "",
         table_5(ws),
         "",
+        "## Beyond the paper: CKA by layer",
+        "",
+        f"Ours: fine-tuning seed {ws.seed()}. Each cell: the debiased linear CKA of the layer "
+        "at the end of fine-tuning against the same layer at update 0 (same training "
+        "examples), then the paper's spatial similarity of the same pair (F7; \"-\" where "
+        "the original layer is not linear, or its clustering no longer separates). "
+        "Spearman's rho compares the two rankings of layers 1..L where both are defined "
+        "(in brackets: how many); \"-\" with fewer than 3. Fig. 6 draws the CKA.",
+        "",
+        cka_section(ws),
+        "",
         "## Figures",
         "",
     ]
@@ -317,6 +362,7 @@ def write_report(ws, records, out_dir, provenance):
         "fig3": "Fig. 3: centroid paths of the three closest POS labels, layer 1 and top layer (2-D PCA).",
         "fig4": "Fig. 4: spatial similarity of each layer to its original over updates (fixed one-cluster-per-label clustering of the original; layers not linear at the start are not drawn).",
         "fig5": "Fig. 5: PCA of per-label centroid differences (after - before), per layer, POS.",
+        "fig6": "Fig. 6 (beyond the paper): debiased linear CKA of each layer to its original at the end of fine-tuning, layers x tasks (X1, X2).",
     }
     for f in figs:
         key = f[:4]
