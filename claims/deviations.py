@@ -118,4 +118,17 @@ DEVIATIONS = {
         [0.99990, 0.99763, 0.95741, 0.85235, 0.77273, 0.53225, 0.32561]),
     ("F7", f"{_TINY}-ps-fxn"): _f7_top_below_floor(
         [0.99990, 0.99729, 0.95213, 0.85054, 0.79937, 0.54750, 0.39550]),
+
+    # ---- tiny tier, claims from later literature (extension scope) -----------------------
+    ("X2", f"{_TINY}-dep-vs-trec-50"): Deviation(
+        expect={"dep_first_below": 4, "trec_first_below": 4,
+                "dep_cka_by_layer": within(
+                    [0.93256, 0.76563, 0.57639, 0.46179, 0.38507, 0.18194], GEOMETRY_TOL),
+                "trec_cka_by_layer": within(
+                    [0.84131, 0.83768, 0.63108, 0.13506, 0.13735, 0.07218], GEOMETRY_TOL)},
+        tolerance=GEOMETRY + "; layers exact",
+        note="both tasks first fall below the threshold at the same layer, and the question "
+             "task's [CLS] vectors fall much further there and above it; a likely reason: "
+             "this checkpoint was trained with mean pooling, so its [CLS] vector was no "
+             "sentence representation to keep, unlike BERT's in Merchant et al."),
 }
