@@ -70,6 +70,7 @@ class Oracle:
         self.mean = X.mean(axis=0)
         self.Xc = X - self.mean
         self.xnorm = np.sqrt(np.einsum("ij,ij->i", self.Xc, self.Xc))
+        self._zeros = np.zeros(X.shape[0])  # no per-point shift (segment_max_dot)
         self.codes = codes
         self.tol = float(tol)
         self.d = X.shape[1]
@@ -358,12 +359,11 @@ class Oracle:
         good = nrm > 0
         W[good] /= nrm[good, None]
         sm = (XM @ W.T).min(axis=0)
-        lens = np.array([m.size for m in q_members])
-        idx = np.concatenate(q_members)
-        seg = np.repeat(np.arange(len(q_members)), lens)
-        proj = np.einsum("ij,ij->i", self.X[idx], W[seg])
-        starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
-        sq = np.maximum.reduceat(proj, starts)
+        # Each Q_k's points are read in place, not gathered (``X[idx]`` would copy them).
+        lens = np.array([m.size for m in q_members], dtype=np.int64)
+        idx = np.concatenate(q_members).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+        sq = segment_max_dot(self.X, idx, starts, W, self._zeros)
         ok = good & (sm - sq > self._margin(dist, rmax))
         return ok, W, sm, sq
 
