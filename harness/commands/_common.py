@@ -117,6 +117,32 @@ def check_layers(layers, config, flag):
         raise ValueError(f"{flag}: {err}") from None
 
 
+def add_data_caps(parser, what="use", note=""):
+    """``--max-train-sentences N`` and ``--max-test-sentences N`` (``None`` when absent)."""
+    for split in ("train", "test"):
+        noun = "training" if split == "train" else "test"
+        parser.add_argument(f"--max-{split}-sentences", type=POSITIVE_INT.parse, default=None,
+                            metavar="N", help=f"{what} only the first N {noun} sentences{note}")
+
+
+def write_record(record, json_arg, out):
+    """Emit a command's JSON record: one line on stdout for ``--json -``, else written
+    atomically to ``out`` (when given). Returns True when stdout got it (nothing more to
+    print)."""
+    import json
+    import sys
+
+    from ..store import atomic_write_bytes
+
+    if json_arg == "-":
+        json.dump(record, sys.stdout)
+        sys.stdout.write("\n")
+        return True
+    if out is not None:
+        atomic_write_bytes(out, json.dumps(record).encode())
+    return False
+
+
 def writable_output(path, flag="--json"):
     """Raise unless a file can be written at ``path`` (checked before the work, not after).
 

@@ -2,7 +2,7 @@
 
 import json
 
-from ._common import POSITIVE_INT, Interval, existing_data_dir, known_tasks
+from ._common import Interval, add_data_caps, existing_data_dir, known_tasks
 
 
 def register(subparsers):
@@ -17,10 +17,7 @@ def register(subparsers):
                        help="print JSON with each split's label inventory and counts")
     stats.add_argument("--tasks", nargs="+", metavar="TASK",
                        help="tasks to load (default: all registered)")
-    stats.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None,
-                       metavar="N", help="count only the first N training sentences")
-    stats.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None,
-                       metavar="N", help="count only the first N test sentences")
+    add_data_caps(stats, "count")
     _add_data_dir(stats)
     stats.set_defaults(func=cmd_stats)
 

@@ -4,14 +4,12 @@ Thin wrapper: load and validate, then :func:`harness.geometry.clustering.cluster
 and :func:`harness.geometry.label_distances.label_distance_matrix`.
 """
 
-import json
-import sys
 import time
 
 import numpy as np
 
 from ..exceptions import DataFormatError, DuplicatePointsError
-from ._common import POSITIVE_INT, Interval, fmt_number, writable_output
+from ._common import POSITIVE_INT, Interval, fmt_number, writable_output, write_record
 
 
 #: What ``harness directprobe`` does without ``--preset``: DirectProbe's own defaults
@@ -159,7 +157,6 @@ def run(args):
     from ..geometry.clustering import cluster_labels
     from ..geometry.label_distances import (distance_vector, label_distance_matrix,
                                             min_distance_per_label, sorted_label_order)
-    from ..store import atomic_write_bytes
 
     out = writable_output(args.json)  # before the work, so that a bad path loses nothing
     opts = settings_from_args(args)
@@ -204,12 +201,8 @@ def run(args):
         "stats": {k: v for k, v in res.stats.items() if k != "timings"},
         "timings": {"clustering": t1 - t0, "distances": t2 - t1, **res.stats["timings"]},
     }
-    if args.json == "-":
-        json.dump(record, sys.stdout)
-        sys.stdout.write("\n")
+    if write_record(record, args.json, out):
         return 0
-    if out is not None:
-        atomic_write_bytes(out, json.dumps(record).encode())
     _print_summary(record)
     return 0
 

@@ -2,7 +2,7 @@
 
 import time
 
-from ._common import (POSITIVE_INT, add_data_dir, add_store, add_tier, check_layers,
+from ._common import (POSITIVE_INT, add_data_caps, add_data_dir, add_store, add_tier, check_layers,
                       existing_data_dir, known_tasks, known_tier, model_config, writable_store)
 
 
@@ -21,10 +21,7 @@ def register(subparsers):
     parser.add_argument("--layers", nargs="+", type=int, default=None,
                         help="hidden-state indices (0 = embeddings, negatives from the top; "
                              "default all)")
-    parser.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None,
-                        metavar="N", help="first N training sentences (default: the tier's cap)")
-    parser.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None,
-                        metavar="N", help="first N test sentences (default: the tier's cap)")
+    add_data_caps(parser, "use", " (default: the tier's cap)")
     parser.add_argument("--dtype", choices=["float32", "float16"], default="float32",
                         help="dtype of the stored states (default: float32)")
     parser.add_argument("--batch-size", type=POSITIVE_INT.parse, default=32, metavar="N",

@@ -5,7 +5,7 @@ import logging
 from dataclasses import replace
 
 from ..params import FINETUNE_RANGES, SPLITS
-from ._common import (POSITIVE_INT, add_data_dir, add_store, add_tier, check_layers,
+from ._common import (add_data_caps, add_data_dir, add_store, add_tier, check_layers,
                       existing_data_dir, fmt_number, human_bytes, known_tier, model_config,
                       writable_store)
 
@@ -89,10 +89,7 @@ def register(subparsers):
     parser.add_argument("--precision", choices=["fp32", "bf16"], default=None,
                         help="bf16 autocast (CUDA only); fp32 (the default) is the only mode "
                              "on CPU")
-    parser.add_argument("--max-train-sentences", type=POSITIVE_INT.parse, default=None,
-                        metavar="N", help="first N training sentences (default: the tier's cap)")
-    parser.add_argument("--max-test-sentences", type=POSITIVE_INT.parse, default=None,
-                        metavar="N", help="first N test sentences (default: the tier's cap)")
+    add_data_caps(parser, "use", " (default: the tier's cap)")
     parser.add_argument("--json", action="store_true", help="print the run's history as JSON")
     add_data_dir(parser)
     add_store(parser)

@@ -4,13 +4,11 @@ Thin wrapper: load and check both arrays (row ``i`` of each is example ``i``), t
 measure of :mod:`harness.similarity`.
 """
 
-import json
-import sys
 import time
 import warnings
 
 from ..exceptions import DataFormatError, HarnessWarning
-from ._common import fmt_number, writable_output
+from ._common import fmt_number, writable_output, write_record
 
 #: RSA's RDM has n (n - 1) / 2 entries per input; beyond this many examples the command
 #: warns with the memory it will take (two float64 RDMs and the ranks of one).
@@ -45,7 +43,6 @@ def register(subparsers):
 
 def run(args):
     from ..similarity import SimilarityInputError, measure
-    from ..store import atomic_write_bytes
     from .directprobe import load_points
 
     rsa_options = {"metric": args.rdm_metric, "method": args.rdm_compare}
@@ -81,12 +78,8 @@ def run(args):
               "settings": settings, "n_samples": int(A.shape[0]),
               "n_features_a": int(A.shape[1]), "n_features_b": int(B.shape[1]),
               "a": args.a, "b": args.b, "seconds": time.perf_counter() - started}
-    if args.json == "-":
-        json.dump(record, sys.stdout)
-        sys.stdout.write("\n")
+    if write_record(record, args.json, out):
         return 0
-    if out is not None:
-        atomic_write_bytes(out, json.dumps(record).encode())
     extra = "".join(f", {k}={v}" for k, v in settings.items())
     print(f"{args.measure} = {fmt_number(value, '.6g')} (n={record['n_samples']}, "
           f"d={record['n_features_a']}/{record['n_features_b']}{extra}; {description})")
