@@ -59,6 +59,26 @@ def hub_cache(tmp_path_factory, minilm):
     return cache
 
 
+def test_layer_count_of_a_hub_id_is_read_from_the_local_cache_only(hub_cache, monkeypatch):
+    """`--models org/name` gets its per-layer cells from the cached config.json; an id
+    that is not cached is unknown (None), never downloaded."""
+    import socket
+
+    import huggingface_hub.constants as hf_constants
+
+    from harness.models.layers import n_layers
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hub_cache))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("n_layers opened a network connection")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    assert n_layers(TINY_ID) == 2
+    assert n_layers("nobody/not-a-cached-model") is None
+
+
 def test_paper_model_loads_from_local_hub_cache(hub_cache, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     loaded = load_model("bert-tiny", cache_dir=hub_cache, device="cpu")
