@@ -42,7 +42,7 @@ from numbers import Real
 import numpy as np
 import pytest
 
-from harness.models.layers import n_layers as model_n_layers, unknown_layers_message
+from harness.models.layers import n_layers, unknown_layers_message
 from harness.models.registry import weights_available
 from harness.tiers import TIERS
 
@@ -181,7 +181,7 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, nee
         for model in models:
             for task in chosen:
                 layers = [(None, "paper")]
-                n = model_n_layers(model) if per_layer else None
+                n = n_layers(model) if per_layer else None
                 if n is not None:
                     layers = [(k, "paper" if k == n else "extension") for k in range(n + 1)]
                 for layer, cell_scope in layers:
