@@ -47,6 +47,10 @@ class Tier:
     min_cluster_size : int
         Clusters with fewer points are dropped from distance analyses (the authors drop
         clusters of 5 points or fewer, i.e. keep size >= 6).
+    separability_tol : float
+        The separability tolerance of every verdict: hulls closer than this times the
+        data's radius count as not separable
+        (:data:`harness.geometry.separability.SEPARABILITY_TOL`, 1e-6; docs/claims.md).
     cross_task : dict
         ``{probed task: (fine-tuned-on tasks ...)}`` (the paper's Table 5).
     finetune_options : dict
@@ -71,6 +75,7 @@ class Tier:
     directprobe_rate: float = 0.05
     directprobe_on_duplicates: str = "drop"
     min_cluster_size: int = 6
+    separability_tol: float = 1e-6  # harness.geometry.SEPARABILITY_TOL (a test keeps them equal)
     cross_task: dict = field(default_factory=lambda: {"ps-fxn": ("ps-fxn", "ps-role", "pos")})
     finetune_options: dict = field(default_factory=dict)
     task_options: dict = field(default_factory=dict)
@@ -94,7 +99,8 @@ class Tier:
         option names (``--preset TIER`` reproduces the pipeline's distances)."""
         return {"mode": self.directprobe_mode, "rate": self.directprobe_rate,
                 "on_duplicates": self.directprobe_on_duplicates,
-                "min_cluster_size": self.min_cluster_size, "distance": "exact"}
+                "min_cluster_size": self.min_cluster_size, "distance": "exact",
+                "separability_tol": self.separability_tol}
 
     def with_selection(self, models=None, tasks=None, seeds=None):
         """The same tier restricted to (or extended by) the given models, tasks and

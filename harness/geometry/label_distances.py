@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from ._validation import check_points
+from .separability import SEPARABILITY_TOL
 from .pairwise import pairwise_hull_distances, pairwise_separable
 
 __all__ = [
@@ -63,7 +64,7 @@ def _check_clustering(X, assignment, cluster_labels, caller):
 
 
 def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
-                          min_cluster_size=None, method="exact"):
+                          min_cluster_size=None, method="exact", tol=SEPARABILITY_TOL):
     r"""Label-pair distance matrix: mean hull distance over the two labels' cluster pairs.
 
     .. math::
@@ -91,8 +92,12 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
         Drop clusters with fewer points before averaging. The authors drop clusters
         with 5 points or fewer, i.e. ``min_cluster_size=6``. Default None keeps all.
     method : {"exact", "svc-compat"}, default="exact"
-        ``"exact"``: certified hull distance (0 only for intersecting hulls);
-        ``"svc-compat"``: the authors' SVC formula (can give 0 for separable hulls).
+        ``"exact"``: certified hull distance (0 only for hulls within the separability
+        tolerance); ``"svc-compat"``: the authors' SVC formula (can give 0 for
+        separable hulls).
+    tol : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance of ``"exact"``, relative to the radius of the kept
+        points of ``X`` (:func:`~harness.geometry.pairwise.pairwise_hull_distances`).
 
     Returns
     -------
@@ -137,7 +142,7 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
     if kept.size < 2:
         return D
     mask = (a >= 0) & keep[np.maximum(a, 0)]
-    Dc, _ = pairwise_hull_distances(X[mask], a[mask], method=method)
+    Dc, _ = pairwise_hull_distances(X[mask], a[mask], method=method, tol_lp=tol)
     # pairwise_hull_distances orders groups as np.unique(groups) == kept.
     lab_idx = np.array([pos[v] for v in cl[kept].tolist()])
     S = np.zeros((n, n))
@@ -153,7 +158,7 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
 
 
 def fixed_clustering_distances(X_new, assignment, cluster_labels=None, labels=None, *,
-                               min_cluster_size=None, method="exact"):
+                               min_cluster_size=None, method="exact", tol=SEPARABILITY_TOL):
     """Check that a given clustering still separates a new representation; measure it.
 
     The fine-tuning paper did not recluster every snapshot: it kept one clustering,
@@ -167,12 +172,15 @@ def fixed_clustering_distances(X_new, assignment, cluster_labels=None, labels=No
     X_new : array-like of shape (n_samples, n_features_new)
     assignment, cluster_labels, labels, min_cluster_size, method
         As in :func:`label_distance_matrix`.
+    tol : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance of the check and of the distances, relative to the
+        radius of the assigned points of ``X_new``.
 
     Returns
     -------
     separates : bool
-        Every pair of clusters of different labels has disjoint hulls in `X_new` (all
-        clusters checked, whatever `min_cluster_size`).
+        Every pair of clusters of different labels is separable at ``tol`` in `X_new`
+        (all clusters checked, whatever `min_cluster_size`).
     D : ndarray of shape (n_labels, n_labels)
         :func:`label_distance_matrix` when `separates`, else zeros off the diagonal
         (the authors' convention; ``nan`` where a label has no cluster).
@@ -180,13 +188,13 @@ def fixed_clustering_distances(X_new, assignment, cluster_labels=None, labels=No
     caller = "fixed_clustering_distances"
     X, a, cl = _check_clustering(X_new, assignment, cluster_labels, caller)
     m = a >= 0
-    S = pairwise_separable(X[m], a[m])
+    S = pairwise_separable(X[m], a[m], tol=tol)
     present = np.unique(a[m])
     lab = cl[present]
     cross = lab[:, None] != lab[None, :]
     separates = bool(np.all(S[cross]))
     D = label_distance_matrix(X, a, cl, labels, min_cluster_size=min_cluster_size,
-                              method=method) if separates else None
+                              method=method, tol=tol) if separates else None
     if D is None:
         order = sorted_label_order(np.unique(cl)) if labels is None else list(labels)
         D = np.zeros((len(order), len(order)))
