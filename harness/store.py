@@ -316,9 +316,14 @@ class RunStore:
         manifest_file = self._final(key) / MANIFEST
         try:
             manifest = json.loads(manifest_file.read_text())
-            if not isinstance(manifest.get("files"), dict):
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
                 raise ValueError("it records no file checksums: written by an older harness, "
                                  "whose keys are no longer used")
+            if manifest.get("key") != key:
+                # A folder moved or swapped by hand: its files agree with its own manifest,
+                # so only the key tells that it answers another configuration.
+                raise ValueError(f"it is the manifest of artifact {manifest.get('key')}, "
+                                 f"not of {key}, the folder it is in")
         except (OSError, ValueError) as err:
             raise StoreError(f"{manifest_file}: unreadable manifest ({err}); the artifact is "
                              f"corrupt. {_repair_hint(key)}") from None
