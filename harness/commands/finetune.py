@@ -121,7 +121,7 @@ def resolve_config(args):
     seed (what :meth:`harness.tiers.Tier.finetune_config` gives ``harness probe`` and
     ``harness verify``), with the given options over it."""
     tier = known_tier(args.tier)
-    config = tier.finetune_config(args.model or tier.models[0], args.task, args.seed)
+    config = tier.finetune_config(tier.models[0] if args.model is None else args.model, args.task, args.seed)
     overrides = overrides_from_args(args)
     caps = {k: getattr(args, k) for k in _CAPS if getattr(args, k) is not None}
     if caps:
