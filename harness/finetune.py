@@ -45,7 +45,7 @@ from . import encoding, extract, pooling
 from .exceptions import HarnessWarning, StoreError
 from .fingerprints import code_fingerprint
 from .params import FINETUNE_RANGES, POSITIVE_INT_OR_NONE, SPLITS
-from .store import RunStore, atomic_write_bytes, environment
+from .store import RunStore, atomic_write_bytes, environment, is_no_space, no_space_error
 
 logger = logging.getLogger(__name__)
 
@@ -568,6 +568,8 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update, o
             on_update(update)
     bar.close()
     seconds = time.perf_counter() - started
+    # The fine-tuned weights (float32) are the artifact's bulk: known before writing.
+    store.check_free(4 * sum(p.numel() for p in list(model.parameters()) + list(head.parameters())))
     with store.writer(rc, kind="finetune") as writer:
         from transformers.utils import logging as hf_logging
 
@@ -632,14 +634,21 @@ def _save_checkpoint(path, model, head, optimizer, scheduler, state):
                         "python": [py_state[0], list(py_state[1]), py_state[2]]},
                 "state": state}, buffer)
     data = buffer.getvalue()
+    root = Path(path).parents[2]  # <store>/runs/<key>/checkpoint.pt
+    RunStore(root).check_free(len(data))
     # The digest file lists the new checkpoint's sha256 and the previous one's: it is
     # written first, so a process killed between the two writes leaves a checkpoint
     # (the previous one) that it still vouches for.
     sums = _checkpoint_sums(path)
     previous = _recorded_checkpoint_sha256(sums)[:1]
-    atomic_write_bytes(sums, json.dumps({"sha256": [hashlib.sha256(data).hexdigest(),
-                                                    *previous]}).encode())
-    atomic_write_bytes(path, data)
+    try:
+        atomic_write_bytes(sums, json.dumps({"sha256": [hashlib.sha256(data).hexdigest(),
+                                                        *previous]}).encode())
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        if is_no_space(err):  # the previous checkpoint and its digest are intact
+            raise no_space_error(root, len(data)) from None
+        raise
 
 
 def _plain(value):
