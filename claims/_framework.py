@@ -229,7 +229,12 @@ def decide(check, ws, cell, *, models=None):
 
 
 def combine(per_seed, seeds):
-    """One Evidence from the per-seed ones (see :func:`decide`)."""
+    """One Evidence from the per-seed ones (see :func:`decide`); a seed listed twice
+    counts once (its first evidence), so that it cannot vote twice."""
+    once = {}
+    for seed, evidence in zip(seeds, per_seed):
+        once.setdefault(seed, evidence)
+    seeds, per_seed = list(once), list(once.values())
     first = per_seed[0]
     out = Evidence(first.claim, first.cell, rule=first.rule, headline=first.headline)
     out.seeds = [{"seed": s, "verdict": _seed_verdict(e), "numbers": e.numbers}

@@ -24,6 +24,11 @@ class ModelNotAvailableError(HarnessError, OSError):
     """Model weights cannot be found offline; the message says how to provide them."""
 
 
+class ModelFormatError(HarnessError, ValueError):
+    """A model folder disagrees with itself (config, weights, tokenizer) or is damaged;
+    the message names the file and what is wrong."""
+
+
 class StoreError(HarnessError, RuntimeError):
     """The run store holds a corrupt or inconsistent artifact."""
 

@@ -163,7 +163,8 @@ def run(args):
     from ..geometry.label_distances import (distance_vector, label_distance_matrix,
                                             min_distance_per_label, sorted_label_order)
 
-    out = writable_output(args.json)  # before the work, so that a bad path loses nothing
+    # Before the work, so that a bad path loses nothing; never one of the inputs.
+    out = writable_output(args.json, inputs=(args.points, args.labels))
     opts = settings_from_args(args)
     X, y = load_inputs(args.points, args.labels)
     t0 = time.perf_counter()

@@ -40,7 +40,7 @@ def run(args):
     # Check every option, then read the data, then load the model.
     store = writable_store(args.store)
     tier = known_tier(args.tier)
-    model_name = args.model or tier.models[0]
+    model_name = tier.models[0] if args.model is None else args.model
     tasks = args.tasks or list(tier.tasks)
     known_tasks(tasks)
     config = model_config(model_name)

@@ -42,7 +42,7 @@ def tier_from_args(args):
     """The tier narrowed to the probed model, tasks and seed: its runs are the ones
     ``harness finetune --tier TIER`` trains (same :meth:`~harness.tiers.Tier.finetune_config`)."""
     tier = known_tier(args.tier)
-    model = args.model or tier.models[0]
+    model = tier.models[0] if args.model is None else args.model
     return tier.with_selection([model], args.tasks,
                                None if args.seed is None else [args.seed])
 

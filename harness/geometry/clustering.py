@@ -56,6 +56,7 @@ from ._agglomeration import Agglomerator, partition_from_merges
 from ._oracle import Oracle
 from ._phase_greedy import greedy
 from ._phase_search import check_state
+from ._scaling import to_user_units, to_working_scale, working_exponent
 from ._validation import check_points
 from .separability import SEPARABILITY_TOL
 
@@ -372,6 +373,8 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
     """
     _check_params(mode, rate, tol, on_duplicates, "cluster_labels")
     X = check_points(X, name="X", caller="cluster_labels")
+    scale = working_exponent(X)  # extreme magnitudes: computed at a safe scale (_scaling)
+    X = to_working_scale(X, scale)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise ValueError(
@@ -440,7 +443,7 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
         mode=mode,
         rate=float(rate),
         merges=merges,
-        merge_distances=eng.dists[:eng.n_merges].copy(),
+        merge_distances=to_user_units(eng.dists[:eng.n_merges].copy(), scale),
         dropped=dropped,
         n_oracle_calls=int(oracle.stats["oracle_calls"]),
         stats=stats,

@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from ._scaling import to_user_units, to_working_scale, working_exponent
 from ._validation import check_points
 from .separability import SEPARABILITY_TOL
 from .pairwise import pairwise_hull_distances, pairwise_separable
@@ -126,6 +127,14 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
         raise ValueError(f"The 'min_cluster_size' parameter of {caller} must be an int >= 1 "
                          f"or None. Got {min_cluster_size!r} instead.")
     X, a, cl = _check_clustering(X, assignment, cluster_labels, caller)
+    scale = working_exponent(X)  # extreme magnitudes: computed at a safe scale (_scaling)
+    return to_user_units(_label_distance_matrix(to_working_scale(X, scale), a, cl, labels,
+                                                min_cluster_size, method), scale)
+
+
+def _label_distance_matrix(X, a, cl, labels, min_cluster_size, method):
+    """:func:`label_distance_matrix` on checked inputs of a safe magnitude."""
+    caller = "label_distance_matrix"
     order = sorted_label_order(np.unique(cl)) if labels is None else list(labels)
     pos = {lab: i for i, lab in enumerate(order)}
     unknown = sorted({str(v) for v in cl.tolist()} - {str(v) for v in order})
@@ -187,6 +196,7 @@ def fixed_clustering_distances(X_new, assignment, cluster_labels=None, labels=No
     """
     caller = "fixed_clustering_distances"
     X, a, cl = _check_clustering(X_new, assignment, cluster_labels, caller)
+    X = to_working_scale(X, working_exponent(X))  # the distances below scale back
     m = a >= 0
     S = pairwise_separable(X[m], a[m], tol=tol)
     present = np.unique(a[m])
