@@ -129,10 +129,10 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
     X, a, cl = _check_clustering(X, assignment, cluster_labels, caller)
     scale = working_exponent(X)  # extreme magnitudes: computed at a safe scale (_scaling)
     return to_user_units(_label_distance_matrix(to_working_scale(X, scale), a, cl, labels,
-                                                min_cluster_size, method), scale)
+                                                min_cluster_size, method, tol), scale)
 
 
-def _label_distance_matrix(X, a, cl, labels, min_cluster_size, method):
+def _label_distance_matrix(X, a, cl, labels, min_cluster_size, method, tol):
     """:func:`label_distance_matrix` on checked inputs of a safe magnitude."""
     caller = "label_distance_matrix"
     order = sorted_label_order(np.unique(cl)) if labels is None else list(labels)
