@@ -172,10 +172,11 @@ def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None, radius=None)
     """The verdict on a pair at tolerance ``tol_lp * radius``: a plane, or None.
 
     The nearest-point solver decides first (:func:`_settle`, on an independent copy, so
-    the solver itself is left as it was): a certified gap above the tolerance gives the
-    plane normal to its iterate, an iterate shorter than the tolerance proves that no
-    plane can separate by more. Only a pair it cannot split (its distance within
-    rounding of the tolerance, or a stalled solver) goes to the LP of
+    the solver itself is left as it was; Wolfe's corral where the active set stops on
+    rounding): a certified gap above the tolerance gives the plane normal to its
+    iterate, an iterate shorter than the tolerance proves that no plane can separate by
+    more. Only a pair neither can split (its distance within rounding of the tolerance)
+    goes to the LP of
     :func:`~harness.geometry.separability._separating_hyperplane`, asked with
     ``initial_direction=direction``, given the copy's iterate as a pair of points
     (``upper_bound``) and as a direction (``sure_direction``). ``R`` is the radius the
@@ -183,9 +184,14 @@ def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None, radius=None)
     ``R`` itself); ``lp_memo`` keeps the LP's answer for later calls on the same pair.
     """
     tau = _tau_scaled(tol_lp, radius, R)
-    probe = solver.probe(atol=0.1 * tau) if isinstance(solver, ActiveSet) else solver
-    verdict = None
+    probe, verdict = solver, None
     if isinstance(solver, ActiveSet) and not solver.stalled:
+        probe = solver.probe(atol=0.1 * tau)
+        verdict = _settle(probe, tau=tau, max_iter=probe.n_iter + _SETTLE_BUDGET)
+    if verdict is None:
+        # The active set stops on rounding on nearly touching hulls (an embedding
+        # layer's clusters): Wolfe's corral, started along its iterate, settles those.
+        probe = wolfe_fallback(probe, atol=0.1 * tau)
         verdict = _settle(probe, tau=tau, max_iter=probe.n_iter + _SETTLE_BUDGET)
     if verdict is False:
         return None
