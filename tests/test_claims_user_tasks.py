@@ -61,3 +61,21 @@ def test_the_tier_caps_a_task_file_by_kind_and_plans_its_partners():
     # The paper's tasks keep their caps; the paper tier keeps the whole files.
     assert get_tier("tiny").task_data_options("pos") == {"max_train_sentences": 200}
     assert get_tier("paper").with_selection(tasks=["ewt-xpos"]).data_options == {}
+
+
+def test_finetune_then_probe_of_a_task_file_use_the_same_run():
+    # `finetune --task FILE` then `probe --task FILE` (and verify) train one run, keyed
+    # by the task's name, not by the path it was given as.
+    from harness.cli import build_parser
+    from harness.commands import finetune as finetune_cmd
+    from harness.commands import probe as probe_cmd
+
+    path = str(EXAMPLES / "ewt-xpos.yaml")
+    parse = build_parser().parse_args
+    tuned = finetune_cmd.config_from_args(parse(["finetune", "--task", path]))
+    assert tuned.task == "ewt-xpos" and tuned.data_options == TINY_DEFAULT_CAPS["token"]
+    probed_tier = probe_cmd.tier_from_args(parse(["probe", "--task", path]))
+    assert probed_tier.tasks == ("ewt-xpos",)
+    assert probed_tier.finetune_config(probed_tier.models[0], "ewt-xpos") == tuned
+    verified = get_tier("tiny").with_selection(tasks=[path])
+    assert verified.finetune_config("minilm-l6", "ewt-xpos") == tuned
