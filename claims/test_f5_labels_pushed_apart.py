@@ -62,6 +62,7 @@ def check_min_distances_grow(ws, cell, seed):
         separates_end=curve["separates"][-1], linear_end=curve["linear_end"])
 
 
-@pytest.mark.parametrize("cell", cells(CLAIM, tasks=LINEAR_TASKS, per_layer=True))
+@pytest.mark.parametrize("cell", cells(CLAIM, tasks=LINEAR_TASKS, per_layer=True,
+                                       user_tasks=True))
 def test_f5_min_distance_grows(cell, workspaces, evidence_sink):
     settle(decide(check_min_distances_grow, workspaces(cell.tier), cell), evidence_sink)

@@ -58,3 +58,8 @@ class ChecksumError(HarnessError, ValueError):
 
 class HarnessWarning(UserWarning):
     """Legal but suspicious input or a result that needs the user's attention."""
+
+
+class TaskFileError(DataFormatError):
+    """A task file (``harness/data/taskfile.py``) is malformed: the message names the file,
+    the field and what is wrong, with the nearest names for a misspelt field or value."""

@@ -95,6 +95,17 @@ def known_tasks(names):
     return [task_spec(name) for name in names]
 
 
+def task_names(names):
+    """The task name of each of ``names``, checked: a task file (a ``.yaml`` path) is read,
+    checked and registered, and stands for its declared name from here on (in runs,
+    claim cells and reports); unknown names raise with the nearest matches."""
+    from ..data.taskfile import resolve_task_name
+
+    names = [resolve_task_name(name) for name in names or ()]
+    known_tasks(names)
+    return names
+
+
 def model_config(name):
     """The model's ``config.json``, read without loading the weights (checks the name and
     that the weights are there)."""

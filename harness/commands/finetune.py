@@ -9,7 +9,7 @@ from ..exceptions import HarnessError
 from ..params import FINETUNE_RANGES, SPLITS
 from ._common import (add_data_caps, add_data_dir, add_store, add_tier, check_layers,
                       existing_data_dir, fmt_number, human_bytes, known_tier, model_config,
-                      writable_store)
+                      task_names, writable_store)
 
 # Options that set the FinetuneConfig field of the same name when given; tuples are
 # converted. Every one defaults to None, "not given": the tier's value stands.
@@ -36,7 +36,8 @@ def register(subparsers):
     parser.add_argument("--model", default=None,
                         help="registry name, directory or hub id (default: the tier's first "
                              "model, minilm-l6 for tiny and paper)")
-    parser.add_argument("--task", default="pos", help="task name (default: pos)")
+    parser.add_argument("--task", default="pos",
+                        help="task name or task file (.yaml, docs/own-task.md; default: pos)")
     parser.add_argument("--seed", type=ranges["seed"].parse, default=None,
                         help="fine-tuning seed (default: the tier's first, 0)")
     parser.add_argument("--learning-rate", type=ranges["learning_rate"].parse, default=None,
@@ -147,7 +148,9 @@ def resolve_config(args):
     seed (what :meth:`harness.tiers.Tier.finetune_config` gives ``harness probe`` and
     ``harness verify``), with the given options over it."""
     tier = known_tier(args.tier)
-    config = tier.finetune_config(tier.models[0] if args.model is None else args.model, args.task, args.seed)
+    task = task_names([args.task])[0]  # a task file stands for its declared name
+    config = tier.finetune_config(tier.models[0] if args.model is None else args.model, task,
+                                  args.seed)
     overrides = overrides_from_args(args)
     caps = {k: getattr(args, k) for k in _CAPS if getattr(args, k) is not None}
     if caps:

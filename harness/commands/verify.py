@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..exceptions import HarnessError
-from ._common import (add_data_dir, add_store, add_tier, known_tasks, known_tier,
+from ._common import (add_data_dir, add_store, add_tier, known_tier, task_names,
                       writable_output, writable_store)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,8 @@ def register(subparsers):
                              "(org/name; weights looked for when a cell runs) or model "
                              "directories (relative to the current directory)")
     parser.add_argument("--tasks", nargs="+", default=None,
-                        help="tasks to verify (default: the tier's five paper tasks)")
+                        help="tasks to verify (default: the tier's five paper tasks): names "
+                             "or task files (.yaml, docs/own-task.md)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="fine-tuning seeds (default: the tier's; the paper tier has 0-4)")
     parser.add_argument("--executor", choices=["serial", "ray"], default=None,
@@ -89,7 +90,7 @@ def run(args):
     known_tier(args.tier)
     for model in args.models or ():
         resolve_model(model)  # unknown names and missing directories fail here
-    known_tasks(args.tasks or ())
+    tasks = task_names(args.tasks)  # task files: registered, then named by their name
     if args.seeds is not None and any(s < 0 for s in args.seeds):
         raise HarnessError(f"--seeds: seeds are integers >= 0. Got {args.seeds} instead.")
     if args.num_cpus is not None and args.num_cpus < 1:
@@ -108,7 +109,7 @@ def run(args):
     # pytest runs from the project root: paths the caller gave are made absolute first.
     models = [_absolute_if_directory(m) for m in args.models] if args.models else None
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).expanduser().resolve())
-    tier = known_tier(args.tier).with_selection(models, args.tasks, args.seeds)
+    tier = known_tier(args.tier).with_selection(models, tasks, args.seeds)
     progress = StageProgress(sys.stderr)
     progress.write(f"verify tier {tier.name}: models {', '.join(tier.models)}; tasks "
                    f"{', '.join(tier.tasks)}; seeds {', '.join(map(str, tier.seeds))}; "
@@ -201,7 +202,7 @@ def pytest_command(args, tier, store, out, models, data_dir):
     if models:
         cmd += ["--models", *models]
     if args.tasks:
-        cmd += ["--tasks", *args.tasks]
+        cmd += ["--tasks", *tier.tasks]
     if data_dir:
         cmd += ["--data-dir", data_dir]
     return cmd + args.pytest_args

@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 #: Environment the workers need to behave like the driver (offline hub, data, caches).
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "HF_HUB_CACHE", "TOKENIZERS_PARALLELISM",
-                 "HARNESS_DATA_DIR", "HARNESS_STORE")
+                 "HARNESS_DATA_DIR", "HARNESS_STORE",
+                 # Task files registered by the driver (harness.data.taskfile).
+                 "HARNESS_TASK_FILES")
 #: Ceiling of the cores a CPU-only fine-tuning run takes (torch's intra-op threads).
 FINETUNE_MAX_CPUS = 4
 #: Object store of a local runtime: tasks return a few numbers, arrays go to the store.
