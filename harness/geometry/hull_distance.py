@@ -194,6 +194,7 @@ def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None, radius=None)
         probe = wolfe_fallback(probe, atol=0.1 * tau)
         verdict = _settle(probe, tau=tau, max_iter=probe.n_iter + _SETTLE_BUDGET)
     if verdict is False:
+        solver.closest = probe  # its pair of points within the tolerance: the result's
         return None
     if verdict is True:
         x = probe.x
@@ -276,6 +277,13 @@ def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter
             lb = max(lb, certified_gap(A - mu, B - mu, lp_plane[0])[0])
     if not separable:
         distance = 0.0
+        closest = getattr(solver, "closest", None)  # the settling copy's pair, if closer
+        if closest is not None:
+            a_w, b_w = closest.weights()
+            a_pt, b_pt = a_w @ A, b_w @ B
+            ub = float(np.linalg.norm(a_pt - b_pt))
+            normal = (a_pt - b_pt) / ub if ub > 0 else np.zeros_like(a_pt)
+            offset = -0.5 * (float((A @ normal).min()) + float((B @ normal).max()))
         lb = min(lb, 0.0)
     else:
         distance = ub

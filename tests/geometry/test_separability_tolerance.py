@@ -89,6 +89,8 @@ def test_verdicts_are_distance_above_tolerance(seed, n_a, n_b, d, k, log_scale, 
     assert (res.distance > 0) is expected
     if expected:
         assert res.distance == pytest.approx(exact, rel=1e-6, abs=1e-9 * R)
+    else:  # the result's pair of points is the proof: within the tolerance
+        assert res.upper_bound <= TAU * R + 1e-12 * size
     X, groups = np.vstack([A, B]), np.r_[np.zeros(len(A), int), np.ones(len(B), int)]
     assert bool(pairwise_separable(X, groups)[0, 1]) is expected
     D, info = pairwise_hull_distances(X, groups)
