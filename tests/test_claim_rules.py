@@ -77,6 +77,7 @@ def test_f4_a_flat_profile_does_not_show_smaller_models_less_linear(counts):
 def test_f4_trec_rule():
     assert holds(rule_trec_never_linear(False, False))
     assert not holds(rule_trec_never_linear(False, True))
+    assert not holds(rule_trec_never_linear(True, False))  # linear before: "never" fails
     assert not holds(rule_trec_never_linear(True, True))
 
 
@@ -362,8 +363,10 @@ def test_f7_rule_orders_layers_at_every_snapshot():
     crossed = [start, {1: 0.8, 2: 0.9, 3: 0.7}, good[-1]]
     assert not holds(rule_layer_similarity(crossed, crossed[-1]))
     assert order_violations(crossed) == [(1, 1, 2, pytest.approx(0.1))]
-    # A deep pair crossing over an intermediate layer counts too (all pairs, not neighbours).
-    drift = [start, {1: 0.90, 2: 0.915, 3: 0.93}]
+    # A deep pair crossing over an intermediate layer counts too (all pairs, not neighbours):
+    # each neighbour within the tolerance, layers 2 and 4 beyond it, the top well below.
+    drift = [start, {1: 0.95, 2: 0.90, 3: 0.915, 4: 0.93, 5: 0.80}]
+    assert order_violations(drift) == [(1, 2, 4, pytest.approx(0.03))]
     assert not holds(rule_layer_similarity(drift, drift[-1]))
     # Below 0.5 at the end: must not hold.
     low = [start, {1: 0.9, 2: 0.6, 3: 0.45}]
