@@ -9,8 +9,10 @@ with a time limit; a stage that exceeds it is recorded as ``> limit``:
   float16). Gives seconds per update (training only) and seconds per snapshot of each
   kind (the stored artifacts' ``extract_s``).
 * ``directprobe``: DirectProbe on the original last layer's training set.
-* ``distances``: the fixed one-cluster-per-label clustering's hull distances on the
-  original last layer's training set (what one ``distances`` unit computes).
+* ``distances``: one ``distances`` unit as the executor runs it, on the original last
+  layer's training set: DirectProbe's verdict on that layer gates it (the cluster unit,
+  stored first and not counted), and only a linear layer gets the fixed one-cluster-per-
+  label clustering's check and hull distances.
 * ``probe``: the paper's probe grid (128 settings, 5 initialisations of the best) on the
   original last layer.
 
@@ -78,11 +80,19 @@ def child(stage, task, store_root, updates):
     started = time.perf_counter()
     if stage == "directprobe":
         result = snapshot_geometry.cluster(ws, train)
-        out = {k: result[k] for k in ("n_clusters", "n_labels", "linear", "n_lp_solved")}
+        out = {k: result[k] for k in ("n_clusters", "n_labels", "linear", "n_oracle_calls")}
     elif stage == "distances":
-        fixed = snapshot_geometry.label_clustering(train)
-        d = snapshot_geometry.fixed_distances(ws, train, fixed)
-        out = {"separates": d["separates"], "n_labels": len(d["labels"])}
+        # As the executor's unit runs it (snapshot_geometry.layer_similarity): the fixed
+        # clustering exists only where DirectProbe finds the original layer linear, and
+        # that DirectProbe run is the cluster unit's (a dependency, stored), so it comes
+        # first and is not counted here; a non-linear layer's unit does no distances.
+        start = snapshot_geometry.cluster(ws, train)
+        started = time.perf_counter()
+        out = {"linear_start": start["linear"], "n_labels": start["n_labels"]}
+        if start["linear"]:
+            fixed = snapshot_geometry.label_clustering(train, start)
+            d = snapshot_geometry.fixed_distances(ws, train, fixed)
+            out["separates"] = d["separates"]
     elif stage == "probe":
         test = original("test")
         result = probing.probe(ws, train, test)

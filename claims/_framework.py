@@ -159,8 +159,12 @@ def tier_tasks(tier):
 
 
 def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, needs_models=1,
-          scope=None):
+          scope=None, user_tasks=False):
     """pytest params of ``claim`` over tiers x models x tasks [x layers] [x extra].
+
+    ``tasks`` limits the cells to those tasks; ``user_tasks=True`` adds the selected task
+    files' tasks to them (:func:`is_user_task`: a claim whose rule has its own
+    precondition, F5 and F7, runs on them as on the paper's).
 
     Per-layer cells are the paper's scope at the top layer and extensions elsewhere;
     ``scope`` sets every cell's scope instead (``"extension"`` for a claim the paper does
@@ -172,7 +176,8 @@ def cells(claim, *, tasks=None, per_layer=False, per_model=True, extra=None, nee
     for tier in TIERS:
         marks = [getattr(pytest.mark, tier)]
         models = tier_models(tier)
-        chosen = [t for t in tier_tasks(tier) if tasks is None or t in tasks]
+        chosen = [t for t in tier_tasks(tier)
+                  if tasks is None or t in tasks or (user_tasks and is_user_task(t))]
         too_few = None
         if len(models) < needs_models:
             too_few = (f"needs at least {needs_models} models; tier {tier!r} has {len(models)} "
@@ -249,7 +254,12 @@ def decide(check, ws, cell, *, models=None):
 
 
 def combine(per_seed, seeds):
-    """One Evidence from the per-seed ones (see :func:`decide`)."""
+    """One Evidence from the per-seed ones (see :func:`decide`); a seed listed twice
+    counts once (its first evidence), so that it cannot vote twice."""
+    once = {}
+    for seed, evidence in zip(seeds, per_seed):
+        once.setdefault(seed, evidence)
+    seeds, per_seed = list(once), list(once.values())
     first = per_seed[0]
     out = Evidence(first.claim, first.cell, rule=first.rule, headline=first.headline)
     out.seeds = [{"seed": s, "verdict": _seed_verdict(e), "numbers": e.numbers}
@@ -349,3 +359,16 @@ def deviation_text(evidence, deviation):
     if deviation.note:
         text += f". Note: {deviation.note}"
     return text
+
+
+# ---- user tasks (task files, harness/data/taskfile.py; docs/own-task.md) --------------------
+def is_user_task(task):
+    """Whether ``task`` comes from a task file (a re-declared built-in task is built-in)."""
+    from harness.data.taskfile import declaration
+
+    return declaration(task) is not None
+
+
+def user_tasks(tier):
+    """The selected tasks of ``tier`` that come from task files."""
+    return tuple(t for t in tier_tasks(tier) if is_user_task(t))

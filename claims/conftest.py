@@ -23,7 +23,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("claims")
     group.addoption("--models", nargs="+", default=None,
                     help="models to verify (registry names, directories or hub ids)")
-    group.addoption("--tasks", nargs="+", default=None, help="tasks to verify")
+    group.addoption("--tasks", nargs="+", default=None,
+                    help="tasks to verify: names or task files (.yaml)")
     group.addoption("--seeds", nargs="+", type=int, default=None,
                     help="fine-tuning seeds to decide on (default: the tier's)")
     group.addoption("--store", default=None, help="run-store root")
@@ -37,8 +38,17 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     _framework.SELECTION["models"] = config.getoption("--models")
-    _framework.SELECTION["tasks"] = config.getoption("--tasks")
+    _framework.SELECTION["tasks"] = _task_names(config.getoption("--tasks"))
     config._claim_records = []
+
+
+def _task_names(tasks):
+    """Task files (``--tasks my-task.yaml``) stand for their declared names."""
+    if not tasks:
+        return tasks
+    from harness.data.taskfile import resolve_task_name
+
+    return [resolve_task_name(t) for t in tasks]
 
 
 @pytest.fixture(scope="session")

@@ -80,6 +80,7 @@ def has_distance(ws, cell):
     return clustered if clustered.sum() >= 2 else np.zeros_like(clustered)
 
 
-@pytest.mark.parametrize("cell", cells(CLAIM, tasks=LINEAR_TASKS, per_layer=True))
+@pytest.mark.parametrize("cell", cells(CLAIM, tasks=LINEAR_TASKS, per_layer=True,
+                                       user_tasks=True))
 def test_f5_min_distance_grows(cell, workspaces, evidence_sink):
     settle(decide(check_min_distances_grow, workspaces(cell.tier), cell), evidence_sink)

@@ -151,6 +151,6 @@ def check_layer_similarity(ws, cell, seed):
     return ev.decide(holds, rule, **numbers)
 
 
-@pytest.mark.parametrize("cell", cells(CLAIM, tasks=TASKS))
+@pytest.mark.parametrize("cell", cells(CLAIM, tasks=TASKS, user_tasks=True))
 def test_f7_higher_layers_change_more_not_arbitrarily(cell, workspaces, evidence_sink):
     settle(decide(check_layer_similarity, workspaces(cell.tier), cell), evidence_sink)

@@ -24,6 +24,11 @@ class ModelNotAvailableError(HarnessError, OSError):
     """Model weights cannot be found offline; the message says how to provide them."""
 
 
+class ModelFormatError(HarnessError, ValueError):
+    """A model folder disagrees with itself (config, weights, tokenizer) or is damaged;
+    the message names the file and what is wrong."""
+
+
 class StoreError(HarnessError, RuntimeError):
     """The run store holds a corrupt or inconsistent artifact."""
 
@@ -53,3 +58,8 @@ class ChecksumError(HarnessError, ValueError):
 
 class HarnessWarning(UserWarning):
     """Legal but suspicious input or a result that needs the user's attention."""
+
+
+class TaskFileError(DataFormatError):
+    """A task file (``harness/data/taskfile.py``) is malformed: the message names the file,
+    the field and what is wrong, with the nearest names for a misspelt field or value."""

@@ -25,6 +25,7 @@ ends with the same artifacts as an uninterrupted run (CPU, same seed).
 """
 
 import dataclasses
+import hashlib
 import io
 import json
 import logging
@@ -44,7 +45,7 @@ from . import encoding, extract, pooling
 from .exceptions import HarnessWarning, StoreError
 from .fingerprints import code_fingerprint
 from .params import FINETUNE_RANGES, POSITIVE_INT_OR_NONE, SPLITS
-from .store import RunStore, atomic_write_bytes, environment
+from .store import RunStore, atomic_write_bytes, environment, is_no_space, no_space_error
 
 logger = logging.getLogger(__name__)
 
@@ -567,6 +568,8 @@ def _train(config, store, key, rc, run_dir, task, loaded, progress, on_update, o
             on_update(update)
     bar.close()
     seconds = time.perf_counter() - started
+    # The fine-tuned weights (float32) are the artifact's bulk: known before writing.
+    store.check_free(4 * sum(p.numel() for p in list(model.parameters()) + list(head.parameters())))
     with store.writer(rc, kind="finetune") as writer:
         from transformers.utils import logging as hf_logging
 
@@ -614,24 +617,97 @@ def _head_accuracy(loaded, head, task, store, test_key, label_index):
 
 
 def _save_checkpoint(path, model, head, optimizer, scheduler, state):
+    """Write the run's checkpoint atomically, and its sha256 beside it (see
+    :func:`_load_checkpoint`).
+
+    Everything in it loads with ``torch.load(weights_only=True)``: tensors, numbers,
+    strings and containers of them. NumPy's and Python's RNG states are therefore stored
+    as plain lists, not as the objects their ``get_state`` returns.
+    """
+    np_state = np.random.get_state()
+    py_state = random.getstate()
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), "head": head.state_dict(),
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                        "python": random.getstate()},
+                "rng": {"torch": torch.get_rng_state(),
+                        "numpy": [np_state[0], np_state[1].tolist(), *map(_plain, np_state[2:])],
+                        "python": [py_state[0], list(py_state[1]), py_state[2]]},
                 "state": state}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    data = buffer.getvalue()
+    root = Path(path).parents[2]  # <store>/runs/<key>/checkpoint.pt
+    RunStore(root).check_free(len(data))
+    # The digest file lists the new checkpoint's sha256 and the previous one's: it is
+    # written first, so a process killed between the two writes leaves a checkpoint
+    # (the previous one) that it still vouches for.
+    sums = _checkpoint_sums(path)
+    previous = _recorded_checkpoint_sha256(sums)[:1]
+    try:
+        atomic_write_bytes(sums, json.dumps({"sha256": [hashlib.sha256(data).hexdigest(),
+                                                        *previous]}).encode())
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        if is_no_space(err):  # the previous checkpoint and its digest are intact
+            raise no_space_error(root, len(data)) from None
+        raise
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds (``weights_only`` loads no NumPy)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _checkpoint_sums(path):
+    return Path(path).with_name(Path(path).name + ".sha256")
+
+
+def _recorded_checkpoint_sha256(sums):
+    """The sha256 digests a checkpoint's digest file vouches for (none when unreadable)."""
+    try:
+        recorded = json.loads(Path(sums).read_text())["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [d for d in recorded if isinstance(d, str)] if isinstance(recorded, list) else []
 
 
 def _load_checkpoint(path, model, head, optimizer, scheduler):
-    ckpt = torch.load(path, map_location=model.device, weights_only=False)
+    """Restore a run from its checkpoint; refuse one that its digest file does not vouch
+    for, or that holds anything but tensors and plain data.
+
+    Nothing in the file is executed: its sha256 is checked against the digest written
+    with it before it is opened, and ``torch.load(weights_only=True)`` refuses any
+    pickled object other than tensors and containers (a shared store on a cluster is
+    written by many hands).
+
+    Raises
+    ------
+    StoreError
+        The checkpoint does not match its recorded sha256, or it is not a plain
+        checkpoint; it is left in place, unread, and the message says how to remove it.
+    """
+    import pickle
+
+    def refuse(why):
+        return StoreError(f"{path}: checkpoint refused, not loaded ({why}). Remove the "
+                          "unfinished run with `harness store gc` (its training then starts "
+                          "from update 0).")
+
+    with open(path, "rb") as fh:
+        actual = hashlib.file_digest(fh, "sha256").hexdigest()
+    if actual not in _recorded_checkpoint_sha256(_checkpoint_sums(path)):
+        raise refuse(f"its sha256 is not the one recorded in {_checkpoint_sums(path).name}")
+    try:
+        ckpt = torch.load(path, map_location=model.device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError) as err:
+        raise refuse(f"it holds more than tensors and plain data: {str(err).splitlines()[0]}") from None
     model.load_state_dict(ckpt["model"])
     head.load_state_dict(ckpt["head"])
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
     torch.set_rng_state(ckpt["rng"]["torch"])
-    np.random.set_state(ckpt["rng"]["numpy"])
-    random.setstate(ckpt["rng"]["python"])
+    kind, keys, *rest = ckpt["rng"]["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
+    version, internal, gauss = ckpt["rng"]["python"]
+    random.setstate((version, tuple(internal), gauss))
     return ckpt["state"]
 
 

@@ -24,6 +24,7 @@ computes it again. ``harness store verify`` re-hashes everything.
 """
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -105,6 +106,42 @@ def environment():
 def _unwritable(root, err):
     return StoreError(f"store {root} is not writable ({err.strerror}); give a writable "
                       "directory with --store DIR or HARNESS_STORE.")
+
+
+#: Room kept free beyond an array's own size when checking the disk before writing it
+#: (the manifest, the header, the file system's own blocks).
+SPACE_MARGIN_BYTES = 16 * 1024 ** 2
+
+
+def _human(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def _free_bytes(path):
+    """Free bytes on the file system of ``path`` (None when it cannot be asked)."""
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
+def is_no_space(err):
+    """Whether ``err`` is a full disk: ENOSPC, or a library's text of it (safetensors)."""
+    return (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)) or \
+        "No space left on device" in str(err)
+
+
+def no_space_error(where, needed=None):
+    """The one line for a full disk at ``where``: the space needed and the space free."""
+    free = _free_bytes(where)
+    need = f"{_human(needed)} needed, " if needed is not None else ""
+    left = f"{_human(free)} free" if free is not None else "free space unknown"
+    return StoreError(f"store {where}: no space left on its device ({need}{left}). Free some "
+                      "space, or give a store on a larger disk with --store DIR or "
+                      "HARNESS_STORE; what was stored is intact and a rerun resumes.")
 
 
 def _repair_hint(key):
@@ -193,8 +230,9 @@ class Artifact:
 class ArtifactWriter:
     """Collects the files of one artifact in a private temporary folder."""
 
-    def __init__(self, tmp_path, key, config):
+    def __init__(self, tmp_path, key, config, root=None):
         self.path = tmp_path
+        self.root = root if root is not None else tmp_path.parent.parent
         self.key = key
         self.config = config
         self.arrays = {}
@@ -202,10 +240,24 @@ class ArtifactWriter:
         self.timings = {}
 
     def create_array(self, name, shape, dtype=np.float32):
-        """A writable memory-mapped ``.npy`` of the given shape, filled by the caller."""
+        """A writable memory-mapped ``.npy`` of the given shape, filled by the caller.
+
+        Its blocks are reserved on disk before the map is returned: writing a memory map
+        past the end of a full disk kills the process with SIGBUS, without a message.
+
+        Raises
+        ------
+        StoreError
+            The disk has no room for the array (checked before anything is written).
+        """
         file = f"{name}.npy"
+        needed = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        free = _free_bytes(self.path)
+        if free is not None and free < needed + SPACE_MARGIN_BYTES:
+            raise no_space_error(self.root, needed + SPACE_MARGIN_BYTES)
         arr = np.lib.format.open_memmap(self.path / file, mode="w+", dtype=dtype,
                                         shape=tuple(shape))
+        _reserve(self.path / file, self.root)
         self.arrays[name] = {"file": file, "shape": list(shape), "dtype": str(np.dtype(dtype))}
         return arr
 
@@ -269,6 +321,15 @@ class RunStore:
             raise _unwritable(self.root, err) from None
         return self
 
+    def check_free(self, needed):
+        """Raise :class:`StoreError` when the store's disk has less than ``needed`` bytes
+        (plus a margin) free: checked before a large write whose size is known."""
+        where = self.root if self.root.exists() else self.root.parent
+        free = _free_bytes(where)
+        if free is not None and free < needed + SPACE_MARGIN_BYTES:
+            raise no_space_error(self.root, needed + SPACE_MARGIN_BYTES)
+        return self
+
     # ---- reading -------------------------------------------------------------------------
     def get(self, config, *, repair=False):
         """The artifact for ``config``, or None when it has not been written.
@@ -316,9 +377,14 @@ class RunStore:
         manifest_file = self._final(key) / MANIFEST
         try:
             manifest = json.loads(manifest_file.read_text())
-            if not isinstance(manifest.get("files"), dict):
+            if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
                 raise ValueError("it records no file checksums: written by an older harness, "
                                  "whose keys are no longer used")
+            if manifest.get("key") != key:
+                # A folder moved or swapped by hand: its files agree with its own manifest,
+                # so only the key tells that it answers another configuration.
+                raise ValueError(f"it is the manifest of artifact {manifest.get('key')}, "
+                                 f"not of {key}, the folder it is in")
         except (OSError, ValueError) as err:
             raise StoreError(f"{manifest_file}: unreadable manifest ({err}); the artifact is "
                              f"corrupt. {_repair_hint(key)}") from None
@@ -356,7 +422,7 @@ class RunStore:
             tmp.mkdir(parents=True)
         except OSError as err:
             raise _unwritable(self.root, err) from None
-        writer = ArtifactWriter(tmp, key, config)
+        writer = ArtifactWriter(tmp, key, config, self.root)
         started = time.time()
         try:
             yield writer
@@ -385,8 +451,10 @@ class RunStore:
                 shutil.rmtree(tmp, ignore_errors=True)
             _USAGE["written"].add(key)
             writer.artifact = self.open(key)
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
+            if is_no_space(err) and not isinstance(err, StoreError):
+                raise no_space_error(self.root) from None
             raise
 
     def remove(self, key):
@@ -582,13 +650,36 @@ def _write_json_durably(path, obj):
         os.fsync(fh.fileno())
 
 
+def _reserve(path, root):
+    """Allocate every block of ``path`` now (``posix_fallocate``), so that a full disk is
+    an error here rather than SIGBUS in a memory-mapped write later."""
+    try:
+        with open(path, "r+b") as fh:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+    except OSError as err:
+        if is_no_space(err):
+            raise no_space_error(root, os.path.getsize(path)) from None
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    except AttributeError:  # no posix_fallocate on this platform: the free-space check stands
+        pass
+
+
 def atomic_write_bytes(path, data):
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``.
+
+    A full disk raises an ``OSError`` (ENOSPC) after the temporary file is removed, so
+    that the old content of ``path`` stays and nothing half-written is left.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

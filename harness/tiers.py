@@ -47,6 +47,10 @@ class Tier:
     min_cluster_size : int
         Clusters with fewer points are dropped from distance analyses (the authors drop
         clusters of 5 points or fewer, i.e. keep size >= 6).
+    separability_tol : float
+        The separability tolerance of every verdict: hulls closer than this times the
+        data's radius count as not separable
+        (:data:`harness.geometry.separability.SEPARABILITY_TOL`, 1e-6; docs/claims.md).
     cross_task : dict
         ``{probed task: (fine-tuned-on tasks ...)}`` (the paper's Table 5).
     finetune_options : dict
@@ -54,6 +58,10 @@ class Tier:
         (the per-snapshot schedule, checkpoints, ``max_updates`` for smoke runs).
     task_options : dict
         ``{task: {FinetuneConfig field: value}}``, over the above for one task's runs.
+    default_caps : dict
+        ``{kind: caps}``: the data caps of a task ``data_options`` does not list (a task
+        file, the built-in tasks beyond the paper's five), by the task's kind; the tiny
+        tier's keep such a task as cheap as the paper's tasks there.
     """
 
     name: str
@@ -71,9 +79,11 @@ class Tier:
     directprobe_rate: float = 0.05
     directprobe_on_duplicates: str = "drop"
     min_cluster_size: int = 6
+    separability_tol: float = 1e-6  # harness.geometry.SEPARABILITY_TOL (a test keeps them equal)
     cross_task: dict = field(default_factory=lambda: {"ps-fxn": ("ps-fxn", "ps-role", "pos")})
     finetune_options: dict = field(default_factory=dict)
     task_options: dict = field(default_factory=dict)
+    default_caps: dict = field(default_factory=dict)
     description: str = ""
 
     def finetune_config(self, model, task, seed=None):
@@ -83,7 +93,7 @@ class Tier:
 
         options = dict(snapshot_every=self.snapshot_every, n_snapshots=self.n_snapshots,
                        intermediate_splits=self.intermediate_splits,
-                       data_options=dict(self.data_options.get(task, {})))
+                       data_options=self.task_data_options(task))
         options.update(self.finetune_options)
         options.update(self.task_options.get(task, {}))
         return FinetuneConfig(model=model, task=task,
@@ -94,14 +104,43 @@ class Tier:
         option names (``--preset TIER`` reproduces the pipeline's distances)."""
         return {"mode": self.directprobe_mode, "rate": self.directprobe_rate,
                 "on_duplicates": self.directprobe_on_duplicates,
-                "min_cluster_size": self.min_cluster_size, "distance": "exact"}
+                "min_cluster_size": self.min_cluster_size, "distance": "exact",
+                "separability_tol": self.separability_tol}
+
+    def task_data_options(self, task):
+        """The data caps of ``task``: the tier's for it, else :attr:`default_caps` of its
+        kind (the task's kind is read without loading data)."""
+        if task in self.data_options:
+            return dict(self.data_options[task])
+        if not self.default_caps:
+            return {}
+        from .data import task_kind
+
+        return dict(self.default_caps.get(task_kind(task), {}))
 
     def with_selection(self, models=None, tasks=None, seeds=None):
         """The same tier restricted to (or extended by) the given models, tasks and
-        fine-tuning seeds."""
-        return replace(self, models=tuple(models) if models else self.models,
-                       tasks=tuple(tasks) if tasks else self.tasks,
+        fine-tuning seeds.
+
+        Tasks may be task files (:mod:`harness.data.taskfile`): each is registered and
+        named by its declared name. Every selected task gets its data caps
+        (:meth:`task_data_options`), and a task file that declares F6 partners gets a
+        :attr:`cross_task` entry (itself, the related and the opposing task).
+        """
+        tier = replace(self, models=tuple(models) if models else self.models,
+                       tasks=tuple(_task_names(tasks)) if tasks else self.tasks,
                        seeds=tuple(int(s) for s in seeds) if seeds else self.seeds)
+        cross = dict(tier.cross_task)
+        for task in tier.tasks:
+            partners = _declared_partners(task)
+            if partners:
+                cross[task] = (task, *partners)
+        needed = list(tier.tasks) + [t for ts in cross.values() for t in ts]
+        options = dict(tier.data_options)
+        for task in needed:
+            if task not in options and tier.default_caps:
+                options[task] = tier.task_data_options(task)
+        return replace(tier, cross_task=cross, data_options=options)
 
     def to_dict(self):
         from dataclasses import asdict
@@ -122,6 +161,17 @@ _TINY_CAPS = {
     "trec-50": {"max_train_sentences": 500},
 }
 
+#: The tiny tier's caps of a task it does not list, by kind: a token or pair task as POS
+#: and DEP (200 training sentences), a sentence task as TREC-50 (500 questions); the test
+#: split capped alike (the paper's tasks' test splits are small: PUD 200 sentences, TREC
+#: 500 questions; a task file's may be any size).
+TINY_DEFAULT_CAPS = {
+    "token": {"max_train_sentences": 200, "max_test_sentences": 200},
+    "pair": {"max_train_sentences": 200, "max_test_sentences": 200},
+    "sentence": {"max_train_sentences": 500, "max_test_sentences": 500},
+}
+
+
 #: The paper's snapshot grid (every 5 updates) at the last layer, which F5 and Fig. 2
 #: read at every snapshot; all layers at every snapshot of the first 20 updates (Fig. 4:
 #: most of the change happens there) and then every 50 updates (2 epochs of PUD), which
@@ -141,6 +191,7 @@ PAPER_TASK_OPTIONS = {"trec-50": {"intermediate_splits": ()}}
 TIERS = {
     "tiny": Tier(
         name="tiny", models=("minilm-l6",), data_options=_TINY_CAPS, n_snapshots=8,
+        default_caps=TINY_DEFAULT_CAPS,
         intermediate_splits=("train",),
         probe_grid="tiny", probe_seeds=5,
         description="minilm-l6 (offline) on the real data capped to the first 200 (PUD), "
@@ -166,6 +217,22 @@ TIERS = {
                     "for base), the paper tier's snapshot schedule, the full probe grid, 5 "
                     "fine-tuning seeds."),
 }
+
+
+def _task_names(tasks):
+    from .data.taskfile import resolve_task_name
+
+    return [resolve_task_name(t) for t in tasks]
+
+
+def _declared_partners(task):
+    """A task file's F6 partners (related, then opposing; those declared), by name."""
+    from .data.taskfile import PARTNER_FIELDS, declaration, partner_name
+
+    decl = declaration(task)
+    if decl is None:
+        return ()
+    return tuple(p for p in (partner_name(decl, r) for r in PARTNER_FIELDS) if p is not None)
 
 
 def tier_names():

@@ -145,3 +145,26 @@ def test_ray_executor_gives_the_serial_evidence(serial_store, tmp_path):
     for ours, theirs in zip(ray_evidence, _evidence(SMALL_TIER, serial_store[0])):
         assert (ours.holds, ours.not_applicable) == (theirs.holds, theirs.not_applicable)
         assert ours.numbers == theirs.numbers
+
+
+def test_a_repeated_warning_is_shown_once_per_unit_with_its_count(monkeypatch, tmp_path):
+    # A DirectProbe unit once printed 14 identical solver warnings: now one line, counted.
+    import warnings
+
+    from harness.exceptions import HarnessWarning
+
+    def noisy(ws, unit, report, **kwargs):
+        for _ in range(14):
+            warnings.warn("feasible only within floating-point resolution", HarnessWarning)
+        warnings.warn("another one", UserWarning)
+
+    monkeypatch.setitem(units.UNIT_FUNCTIONS, "cluster", noisy)
+    context = units.Context(tier=get_tier("tiny"), store_root=str(tmp_path))
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        units.execute(context, Unit("cluster/x", "cluster"))
+    messages = sorted(str(w.message) for w in shown)
+    assert messages == ["another one (unit cluster/x)",
+                        "feasible only within floating-point resolution "
+                        "(14 times in unit cluster/x)"]
+    assert {w.category for w in shown} == {HarnessWarning, UserWarning}

@@ -68,7 +68,9 @@ def test_lazy_targets_exist_only_in_the_task_registry():
     lazy = re.compile(r"[\"']harness(\.\w+)+:\w+[\"']")
     holders = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                if lazy.search(p.read_text())}
-    assert holders == {"data/registry.py"}
+    # A task file's spec names its reader the same way (data/taskfile.py); load_task
+    # fingerprints that reader as it does the built-ins'.
+    assert holders == {"data/registry.py", "data/taskfile.py"}
 
 
 def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path):

@@ -95,7 +95,8 @@ class DirectProbeClustering:
 
 def _load(name):
     if name.endswith(".npz"):
-        z = np.load(name, allow_pickle=True)
+        # No pickles from a file given on the command line: save y as a string or int array.
+        z = np.load(name, allow_pickle=False)
         return np.asarray(z["X"], dtype=np.float64), z["y"]
     return DATASETS[name]()
 

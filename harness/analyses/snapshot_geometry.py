@@ -39,13 +39,14 @@ def cluster(ws, vectors):
     """
     tier = ws.tier
     config = {"analysis": "directprobe", "vectors": vectors.source,
-              "mode": tier.directprobe_mode, "rate": tier.directprobe_rate}
+              "mode": tier.directprobe_mode, "rate": tier.directprobe_rate,
+              "separability_tol": tier.separability_tol}
 
     def compute():
         started = time.perf_counter()
         result = clustering_kernels.cluster_labels(
             vectors.X, vectors.y, mode=tier.directprobe_mode, rate=tier.directprobe_rate,
-            on_duplicates=tier.directprobe_on_duplicates)
+            tol=tier.separability_tol, on_duplicates=tier.directprobe_on_duplicates)
         kept_labels = np.unique(vectors.y[result.assignment >= 0])
         return {"n_clusters": int(result.n_clusters), "n_labels": int(len(kept_labels)),
                 "linear": bool(result.n_clusters == len(kept_labels)),
@@ -86,14 +87,15 @@ def label_distances(ws, vectors, clustering, clustering_source):
     Returns ``{"labels": [...], "matrix": (k, k) array}``.
     """
     config = {"analysis": "label-distances", "vectors": vectors.source,
-              "clustering": clustering_source, "min_cluster_size": ws.tier.min_cluster_size}
+              "clustering": clustering_source, "min_cluster_size": ws.tier.min_cluster_size,
+              "separability_tol": ws.tier.separability_tol}
 
     def compute():
         labels = sorted(set(clustering["cluster_labels"]))
         matrix = metrics.label_distance_matrix(
             vectors.X, np.asarray(clustering["assignment"]),
             np.asarray(clustering["cluster_labels"]), labels,
-            min_cluster_size=ws.tier.min_cluster_size)
+            min_cluster_size=ws.tier.min_cluster_size, tol=ws.tier.separability_tol)
         return {"labels": labels, "matrix": np.asarray(matrix, dtype=np.float64)}
 
     return ws.cached(config, compute, arrays=("matrix",))
@@ -111,14 +113,15 @@ def fixed_distances(ws, vectors, clustering):
     Returns ``{"labels": [...], "separates": bool, "matrix": (k, k) array}``.
     """
     config = {"analysis": "fixed-clustering-distances", "vectors": vectors.source,
-              "clustering": clustering["source"], "min_cluster_size": ws.tier.min_cluster_size}
+              "clustering": clustering["source"], "min_cluster_size": ws.tier.min_cluster_size,
+              "separability_tol": ws.tier.separability_tol}
 
     def compute():
         labels = sorted(set(clustering["cluster_labels"]))
         separates, matrix = metrics.fixed_clustering_distances(
             vectors.X, np.asarray(clustering["assignment"]),
             np.asarray(clustering["cluster_labels"]), labels,
-            min_cluster_size=ws.tier.min_cluster_size)
+            min_cluster_size=ws.tier.min_cluster_size, tol=ws.tier.separability_tol)
         return {"labels": labels, "separates": bool(separates),
                 "matrix": np.asarray(matrix, dtype=np.float64)}
 

@@ -6,10 +6,9 @@ a second with one line, not after minutes of work.
 """
 
 import argparse
-import os
-from pathlib import Path
 
-from ..exceptions import HarnessError
+# Output files: checked before the work, never an input, written into special files.
+from ._output import is_stdout, writable_output, write_output  # noqa: F401
 
 # Ranges of options are declared in harness.params; re-exported for the commands.
 from ..params import POSITIVE_INT, Interval  # noqa: F401
@@ -96,6 +95,17 @@ def known_tasks(names):
     return [task_spec(name) for name in names]
 
 
+def task_names(names):
+    """The task name of each of ``names``, checked: a task file (a ``.yaml`` path) is read,
+    checked and registered, and stands for its declared name from here on (in runs,
+    claim cells and reports); unknown names raise with the nearest matches."""
+    from ..data.taskfile import resolve_task_name
+
+    names = [resolve_task_name(name) for name in names or ()]
+    known_tasks(names)
+    return names
+
+
 def model_config(name):
     """The model's ``config.json``, read without loading the weights (checks the name and
     that the weights are there)."""
@@ -126,39 +136,20 @@ def add_data_caps(parser, what="use", note=""):
 
 
 def write_record(record, json_arg, out):
-    """Emit a command's JSON record: one line on stdout for ``--json -``, else written
-    atomically to ``out`` (when given). Returns True when stdout got it (nothing more to
-    print)."""
+    """Emit a command's JSON record: one line on stdout for ``--json -``, else written to
+    ``out`` (an :class:`~harness.commands._output.Output`, when given; see
+    :func:`~harness.commands._output.write_output`). Returns True when stdout got it
+    (nothing more to print)."""
     import json
     import sys
 
-    from ..store import atomic_write_bytes
-
-    if json_arg == "-":
-        json.dump(record, sys.stdout)
+    if json_arg == "-" or is_stdout(out):
+        json.dump(record, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
         return True
     if out is not None:
-        atomic_write_bytes(out, json.dumps(record).encode())
+        write_output(out, json.dumps(record, allow_nan=False).encode())
     return False
-
-
-def writable_output(path, flag="--json"):
-    """Raise unless a file can be written at ``path`` (checked before the work, not after).
-
-    ``None`` and ``"-"`` (stdout) pass. The file itself is not created here.
-    """
-    if path in (None, "-"):
-        return path
-    target = Path(path).expanduser().resolve()
-    parent = target.parent
-    if target.is_dir():
-        raise HarnessError(f"{flag} {path}: is a directory; give a file name.")
-    if not parent.is_dir():
-        raise HarnessError(f"{flag} {path}: folder {parent} does not exist; create it first.")
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise HarnessError(f"{flag} {path}: cannot write there (permission denied).")
-    return target
 
 
 def known_tier(name):

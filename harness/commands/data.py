@@ -2,7 +2,7 @@
 
 import json
 
-from ._common import Interval, add_data_caps, existing_data_dir, known_tasks
+from ._common import Interval, add_data_caps, existing_data_dir, task_names
 
 
 def register(subparsers):
@@ -16,7 +16,8 @@ def register(subparsers):
     stats.add_argument("--json", action="store_true",
                        help="print JSON with each split's label inventory and counts")
     stats.add_argument("--tasks", nargs="+", metavar="TASK",
-                       help="tasks to load (default: all registered)")
+                       help="tasks to load: names or task files (.yaml; default: all "
+                            "registered)")
     add_data_caps(stats, "count")
     _add_data_dir(stats)
     stats.set_defaults(func=cmd_stats)
@@ -85,7 +86,7 @@ def cmd_stats(args):
     from ..data.stats import data_stats
 
     if args.tasks:
-        known_tasks(args.tasks)
+        args.tasks = task_names(args.tasks)
     existing_data_dir(args.data_dir)
     stats = data_stats(args.tasks, args.data_dir, max_train_sentences=args.max_train_sentences,
                        max_test_sentences=args.max_test_sentences)

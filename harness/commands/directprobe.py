@@ -15,7 +15,7 @@ from ._common import POSITIVE_INT, Interval, fmt_number, writable_output, write_
 #: What ``harness directprobe`` does without ``--preset``: DirectProbe's own defaults
 #: (the original paper's rate 0.01, every cluster counted, duplicates refused).
 DEFAULTS = {"mode": "reference", "rate": 0.01, "distance": "exact", "min_cluster_size": None,
-            "on_duplicates": "raise"}
+            "on_duplicates": "raise", "separability_tol": 1e-6}
 
 
 def _presets():
@@ -63,6 +63,11 @@ def register(subparsers):
     p.add_argument("--on-duplicates", choices=["raise", "drop"], default=None,
                    help="identical points with different labels: fail or drop them (default: "
                         f"{DEFAULTS['on_duplicates']}; --preset paper: {paper['on_duplicates']})")
+    p.add_argument("--separability-tol", type=Interval(float, 0, 1, closed="neither").parse,
+                   default=None, metavar="TAU",
+                   help="hulls closer than TAU times the data's radius count as not separable "
+                        f"(default and every preset: {DEFAULTS['separability_tol']:g}; "
+                        "docs/claims.md)")
     p.set_defaults(func=run)
 
 
@@ -158,19 +163,21 @@ def run(args):
     from ..geometry.label_distances import (distance_vector, label_distance_matrix,
                                             min_distance_per_label, sorted_label_order)
 
-    out = writable_output(args.json)  # before the work, so that a bad path loses nothing
+    # Before the work, so that a bad path loses nothing; never one of the inputs.
+    out = writable_output(args.json, inputs=(args.points, args.labels))
     opts = settings_from_args(args)
     X, y = load_inputs(args.points, args.labels)
     t0 = time.perf_counter()
     try:
         res = cluster_labels(X, y, mode=opts["mode"], rate=opts["rate"],
-                             on_duplicates=opts["on_duplicates"])
+                             tol=opts["separability_tol"], on_duplicates=opts["on_duplicates"])
     except DuplicatePointsError as err:
         raise DataFormatError(_duplicates_message(err, args, opts)) from None
     t1 = time.perf_counter()
     order = sorted_label_order(res.labels)
     D = label_distance_matrix(X, res.assignment, res.cluster_labels, order,
-                              min_cluster_size=opts["min_cluster_size"], method=opts["distance"])
+                              min_cluster_size=opts["min_cluster_size"], method=opts["distance"],
+                              tol=opts["separability_tol"])
     t2 = time.perf_counter()
     mins = min_distance_per_label(D)
     # A label pair with no kept cluster has no distance: nan here, null in JSON, "n/a" in
@@ -197,6 +204,7 @@ def run(args):
         "distance": opts["distance"],
         "min_cluster_size": opts["min_cluster_size"],
         "on_duplicates": opts["on_duplicates"],
+        "separability_tol": opts["separability_tol"],
         "n_oracle_calls": res.n_oracle_calls,
         "stats": {k: v for k, v in res.stats.items() if k != "timings"},
         "timings": {"clustering": t1 - t0, "distances": t2 - t1, **res.stats["timings"]},

@@ -3,7 +3,7 @@
 import time
 
 from ._common import (POSITIVE_INT, add_data_caps, add_data_dir, add_store, add_tier, check_layers,
-                      existing_data_dir, known_tasks, known_tier, model_config, writable_store)
+                      existing_data_dir, known_tier, model_config, task_names, writable_store)
 
 
 def register(subparsers):
@@ -15,7 +15,8 @@ def register(subparsers):
                         help="registry name, directory or hub id (default: the tier's first "
                              "model, minilm-l6 for tiny and paper)")
     parser.add_argument("--tasks", nargs="+", default=None,
-                        help="task names (default: the tier's five paper tasks)")
+                        help="task names or task files (.yaml; default: the tier's five "
+                             "paper tasks)")
     parser.add_argument("--splits", nargs="+", default=["train", "test"],
                         choices=["train", "test"], help="splits to extract (default: both)")
     parser.add_argument("--layers", nargs="+", type=int, default=None,
@@ -40,9 +41,8 @@ def run(args):
     # Check every option, then read the data, then load the model.
     store = writable_store(args.store)
     tier = known_tier(args.tier)
-    model_name = args.model or tier.models[0]
-    tasks = args.tasks or list(tier.tasks)
-    known_tasks(tasks)
+    model_name = tier.models[0] if args.model is None else args.model
+    tasks = task_names(args.tasks) or list(tier.tasks)  # checked; task files stand for their names
     config = model_config(model_name)
     check_layers(args.layers, config, "--layers")
     existing_data_dir(args.data_dir)
@@ -50,7 +50,7 @@ def run(args):
                                   ("max_test_sentences", args.max_test_sentences)) if v is not None}
     caps, data = {}, {}
     for task in tasks:
-        caps[task] = {**tier.data_options.get(task, {}), **explicit}
+        caps[task] = {**tier.task_data_options(task), **explicit}
         data[task] = load_task(task, args.data_dir, **caps[task])
     model = load_model(model_name)
 

@@ -1,13 +1,15 @@
 """``harness finetune``: fine-tune a model on a task with representation snapshots."""
 
+import argparse
 import json
 import logging
 from dataclasses import replace
 
+from ..exceptions import HarnessError
 from ..params import FINETUNE_RANGES, SPLITS
 from ._common import (add_data_caps, add_data_dir, add_store, add_tier, check_layers,
                       existing_data_dir, fmt_number, human_bytes, known_tier, model_config,
-                      writable_store)
+                      task_names, writable_store)
 
 # Options that set the FinetuneConfig field of the same name when given; tuples are
 # converted. Every one defaults to None, "not given": the tier's value stands.
@@ -34,7 +36,8 @@ def register(subparsers):
     parser.add_argument("--model", default=None,
                         help="registry name, directory or hub id (default: the tier's first "
                              "model, minilm-l6 for tiny and paper)")
-    parser.add_argument("--task", default="pos", help="task name (default: pos)")
+    parser.add_argument("--task", default="pos",
+                        help="task name or task file (.yaml, docs/own-task.md; default: pos)")
     parser.add_argument("--seed", type=ranges["seed"].parse, default=None,
                         help="fine-tuning seed (default: the tier's first, 0)")
     parser.add_argument("--learning-rate", type=ranges["learning_rate"].parse, default=None,
@@ -73,7 +76,7 @@ def register(subparsers):
         "(harness.finetune.snapshot_plan; the paper tier's: docs/paper-tier.md)")
     schedule.add_argument("--intermediate-layers", type=int, nargs="+", default=None,
                           help="layers of the snapshots in between, e.g. -1 (default: all)")
-    schedule.add_argument("--all-layers-every", default=None,
+    schedule.add_argument("--all-layers-every", default=None, type=_every, metavar="N|epoch",
                           help="with --intermediate-layers: all layers at the first snapshot "
                                "past every multiple of this many updates, or 'epoch'")
     schedule.add_argument("--all-layers-until", type=int, default=None,
@@ -104,11 +107,35 @@ def overrides_from_args(args):
         if value is not None:
             given[name] = tuple(value) if name in _TUPLES else value
     if args.all_layers_every is not None:
-        every = args.all_layers_every
-        given["all_layers_every"] = every if every == "epoch" else int(every)
+        given["all_layers_every"] = args.all_layers_every
     if "snapshot_every" in given and "n_snapshots" not in given:
         given["n_snapshots"] = None  # an explicit interval replaces the tier's count
     return given
+
+
+def _every(text):
+    """``--all-layers-every``: an int >= 1 or ``epoch`` (argparse names the flag)."""
+    if text == "epoch":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1 or 'epoch'; got {text!r}")
+    return value
+
+
+def _check_no_idle_options(config, overrides):
+    """Refuse the per-snapshot options that would change nothing but the store key: they
+    apply only when some snapshots are thin (``intermediate_layers``)."""
+    idle = [f"--{name.replace('_', '-')}" for name in ("all_layers_every", "all_layers_until")
+            if name in overrides and config.intermediate_layers is None]
+    if idle:
+        raise HarnessError(f"{' and '.join(idle)} appl{'y' if len(idle) > 1 else 'ies'} only "
+                           "with --intermediate-layers (all snapshots hold every layer "
+                           "without it); add --intermediate-layers, or leave "
+                           f"{'them' if len(idle) > 1 else 'it'} out.")
 
 
 def config_from_args(args):
@@ -121,7 +148,9 @@ def resolve_config(args):
     seed (what :meth:`harness.tiers.Tier.finetune_config` gives ``harness probe`` and
     ``harness verify``), with the given options over it."""
     tier = known_tier(args.tier)
-    config = tier.finetune_config(args.model or tier.models[0], args.task, args.seed)
+    task = task_names([args.task])[0]  # a task file stands for its declared name
+    config = tier.finetune_config(tier.models[0] if args.model is None else args.model, task,
+                                  args.seed)
     overrides = overrides_from_args(args)
     caps = {k: getattr(args, k) for k in _CAPS if getattr(args, k) is not None}
     if caps:
@@ -136,6 +165,7 @@ def run(args):
     # anything; the store and the data directory are checked here first.
     config, overrides = resolve_config(args)
     config.validate()
+    _check_no_idle_options(config, overrides)
     check_layers(args.snapshot_layers, model_config(config.model), "--snapshot-layers")
     store = writable_store(args.store)
     existing_data_dir(args.data_dir)

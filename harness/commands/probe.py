@@ -6,7 +6,7 @@ from ..exceptions import UnknownNameError
 from ..params import FINETUNE_RANGES
 
 from ._common import (POSITIVE_INT, add_data_dir, add_store, add_tier, check_layers,
-                      existing_data_dir, fmt_number, known_tasks, known_tier, model_config,
+                      existing_data_dir, fmt_number, known_tier, model_config, task_names,
                       writable_store)
 
 
@@ -20,7 +20,7 @@ def register(subparsers):
                         help="registry name, directory or hub id (default: the tier's first "
                              "model, minilm-l6 for tiny and paper)")
     parser.add_argument("--tasks", "--task", nargs="+", default=["pos"], dest="tasks",
-                        help="task names (default: pos)")
+                        help="task names or task files (.yaml; default: pos)")
     parser.add_argument("--seed", type=FINETUNE_RANGES["seed"].parse, default=None,
                         help="fine-tuning seed of the probed run (default: the tier's first, 0)")
     parser.add_argument("--grid", default=None,
@@ -42,7 +42,8 @@ def tier_from_args(args):
     """The tier narrowed to the probed model, tasks and seed: its runs are the ones
     ``harness finetune --tier TIER`` trains (same :meth:`~harness.tiers.Tier.finetune_config`)."""
     tier = known_tier(args.tier)
-    model = args.model or tier.models[0]
+    model = tier.models[0] if args.model is None else args.model
+    args.tasks = task_names(args.tasks)  # task files stand for their declared names
     return tier.with_selection([model], args.tasks,
                                None if args.seed is None else [args.seed])
 
@@ -57,7 +58,6 @@ def run(args):
     model = tier.models[0]
     if args.grid is not None and args.grid not in GRIDS:
         raise UnknownNameError(unknown_name_message("probe grid", args.grid, sorted(GRIDS)))
-    known_tasks(args.tasks)
     check_layers([args.layer], model_config(model), "--layer")
     store = writable_store(args.store)
     existing_data_dir(args.data_dir)

@@ -56,7 +56,8 @@ def run(args):
     else:
         settings = {"metric": args.rdm_metric or "euclidean",
                     "method": args.rdm_compare or "corr"}
-    out = writable_output(args.json)  # before the work, so that a bad path loses nothing
+    # Before the work, so that a bad path loses nothing; never one of the inputs.
+    out = writable_output(args.json, inputs=(args.a, args.b))
     A = load_points(args.a)
     B = load_points(args.b)
     if A.shape[0] != B.shape[0]:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..exceptions import HarnessError
-from ._common import (add_data_dir, add_store, add_tier, known_tasks, known_tier,
+from ._common import (add_data_dir, add_store, add_tier, known_tier, task_names,
                       writable_output, writable_store)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,8 @@ def register(subparsers):
                              "(org/name; weights looked for when a cell runs) or model "
                              "directories (relative to the current directory)")
     parser.add_argument("--tasks", nargs="+", default=None,
-                        help="tasks to verify (default: the tier's five paper tasks)")
+                        help="tasks to verify (default: the tier's five paper tasks): names "
+                             "or task files (.yaml, docs/own-task.md)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="fine-tuning seeds (default: the tier's; the paper tier has 0-4)")
     parser.add_argument("--executor", choices=["serial", "ray"], default=None,
@@ -89,13 +90,17 @@ def run(args):
     known_tier(args.tier)
     for model in args.models or ():
         resolve_model(model)  # unknown names and missing directories fail here
-    known_tasks(args.tasks or ())
+    tasks = task_names(args.tasks)  # task files: registered, then named by their name
     if args.seeds is not None and any(s < 0 for s in args.seeds):
         raise HarnessError(f"--seeds: seeds are integers >= 0. Got {args.seeds} instead.")
     if args.num_cpus is not None and args.num_cpus < 1:
         raise HarnessError(f"--num-cpus: must be >= 1. Got {args.num_cpus} instead.")
+    _check_seeds(args.seeds)
+    executor = args.executor or ("serial" if args.tier == "tiny" else "ray")
+    _check_executor_options(executor, args)
     store = writable_store(args.store)
     out = Path(args.out or PROJECT_ROOT / "reports" / args.tier).resolve()
+    _not_inside_inputs(out, store.root, args.data_dir, args.models or ())
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -104,8 +109,7 @@ def run(args):
     # pytest runs from the project root: paths the caller gave are made absolute first.
     models = [_absolute_if_directory(m) for m in args.models] if args.models else None
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).expanduser().resolve())
-    tier = known_tier(args.tier).with_selection(models, args.tasks, args.seeds)
-    executor = args.executor or ("serial" if args.tier == "tiny" else "ray")
+    tier = known_tier(args.tier).with_selection(models, tasks, args.seeds)
     progress = StageProgress(sys.stderr)
     progress.write(f"verify tier {tier.name}: models {', '.join(tier.models)}; tasks "
                    f"{', '.join(tier.tasks)}; seeds {', '.join(map(str, tier.seeds))}; "
@@ -143,6 +147,51 @@ def run(args):
     return code
 
 
+def _check_seeds(seeds):
+    """Refuse a seed given twice: the claims decide by a majority over seeds, and a
+    repeated seed would vote twice (``--seeds 0 0 1`` would hold where ``0 1`` does not)."""
+    if seeds is None:
+        return
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        raise HarnessError(f"--seeds: seed {twice[0]} is given more than once; each seed "
+                           f"counts once in the claims' majority, so give distinct seeds. "
+                           f"Got {' '.join(map(str, seeds))}.")
+
+
+def _check_executor_options(executor, args):
+    """Refuse the Ray-only options with the serial executor (they would be ignored), and
+    check before any work that a Ray ``--address`` answers (one line, not a hang)."""
+    ray_only = [flag for flag, value in (("--address", args.address),
+                                         ("--num-cpus", args.num_cpus)) if value is not None]
+    if executor == "serial" and ray_only:
+        default = "" if args.executor else f" (the default for --tier {args.tier})"
+        raise HarnessError(f"{' and '.join(ray_only)} appl{'y' if len(ray_only) > 1 else 'ies'}"
+                           f" to --executor ray only; got --executor serial{default}.")
+    if executor == "ray" and args.address and args.num_cpus is not None:
+        raise HarnessError("--num-cpus sizes a local Ray runtime; with --address the "
+                           "cluster's own resources are used. Give one of them.")
+    if executor == "ray" and args.address:
+        from ..executor.ray_executor import check_address
+
+        check_address(args.address)
+
+
+def _not_inside_inputs(out, store_root, data_dir, models):
+    """Raise when the report folder ``out`` is (or is inside) the store, the data directory
+    or a model directory: the report's files would be written among the inputs."""
+    from ..settings import data_dir as resolve_data_dir
+
+    inputs = [("the store", Path(store_root)), ("the data directory", resolve_data_dir(data_dir))]
+    inputs += [(f"model directory {m}", Path(m).expanduser()) for m in models
+               if Path(m).expanduser().is_dir()]
+    for what, folder in inputs:
+        folder = folder.resolve()
+        if out == folder or folder in out.parents:
+            raise HarnessError(f"--out {out}: is inside {what} ({folder}); the report would "
+                               "be written among the inputs. Give another folder.")
+
+
 def pytest_command(args, tier, store, out, models, data_dir):
     """The claim run's command line (paths already absolute: pytest runs from the project
     root)."""
@@ -153,7 +202,7 @@ def pytest_command(args, tier, store, out, models, data_dir):
     if models:
         cmd += ["--models", *models]
     if args.tasks:
-        cmd += ["--tasks", *args.tasks]
+        cmd += ["--tasks", *tier.tasks]
     if data_dir:
         cmd += ["--data-dir", data_dir]
     return cmd + args.pytest_args

@@ -5,6 +5,7 @@ Every loader reads a whole file, validates it, and only then returns; a bad line
 is ever produced.
 """
 
+import codecs
 import gzip
 import logging
 import warnings
@@ -97,12 +98,17 @@ def read_bytes(path):
 def read_lines(path, encoding="utf-8"):
     """Read a (possibly gzip-compressed) text file as a list of lines without newlines.
 
-    A ``.gz`` suffix is decompressed transparently. Decoding errors become
+    A ``.gz`` suffix is decompressed transparently; a leading UTF-8 byte-order mark is
+    dropped (as the ``utf-8-sig`` codec does). Decoding errors become
     :class:`DataFormatError` naming the line; a compressed file without the ``.gz``
     suffix (or in another format) and a damaged ``.gz`` are named as such.
     """
     path = Path(path)
     data = read_bytes(path)
+    if data.startswith(codecs.BOM_UTF8) and encoding.replace("-", "").lower() == "utf8":
+        # A byte-order mark (some editors write one) is not text: read as utf-8-sig does,
+        # or it would become part of the first label or column.
+        data = data[len(codecs.BOM_UTF8):]
     for magic, fmt in _COMPRESSED_MAGIC.items():
         if data.startswith(magic):
             if path.suffix == ".gz":

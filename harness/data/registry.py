@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from ..exceptions import UnknownNameError
 from ..fingerprints import code_fingerprint, file_sha256
 from ..registry import Registry
 from ..settings import data_dir as resolve_data_dir
@@ -91,8 +92,18 @@ def task_names():
 
 
 def task_spec(name):
-    """Return the :class:`TaskSpec` of ``name``; unknown names raise with suggestions."""
-    return TASKS.get(name)
+    """Return the :class:`TaskSpec` of ``name``: a built-in task, a task file (a path) or
+    the name of a registered task file (:mod:`harness.data.taskfile`); unknown names raise
+    with suggestions."""
+    if name in TASKS:
+        return TASKS.get(name)
+    # By name, not imported here: the task files' code keys their tasks only (the
+    # fingerprint of a built-in reader does not follow it).
+    spec = importlib.import_module("harness.data.taskfile").user_task_spec(name)
+    if spec is None:
+        raise UnknownNameError(TASKS.unknown_message(name) + " A task file (a .yaml path) "
+                               "is accepted too (docs/own-task.md).")
+    return spec
 
 
 def task_kind(name):
@@ -107,7 +118,9 @@ def load_task(name, data_dir=None, *, max_train_sentences=None, max_test_sentenc
     ----------
     name : str
         One of :func:`task_names` (``pos``, ``dep``, ``ps-role``, ``ps-fxn``, ``trec-50``,
-        ``trec-6``, ``pos-ewt``, ``dep-ewt``).
+        ``trec-6``, ``pos-ewt``, ``dep-ewt``), a task file (``tasks/my-task.yaml``, see
+        :mod:`harness.data.taskfile`) or the name of a registered one. The result is
+        named by the task, never by the file's path.
     data_dir : path-like, optional
         Resolved by :func:`harness.settings.data_dir` (``--data-dir``, then
         ``HARNESS_DATA_DIR``, then ``../shared/data``, then ``~/.cache/harness/data``).
@@ -126,8 +139,10 @@ def load_task(name, data_dir=None, *, max_train_sentences=None, max_test_sentenc
         train are dropped with a :class:`~harness.exceptions.HarnessWarning` and counted in
         ``info["dropped_test_labels"]``. ``info["fingerprint"]`` (also
         :attr:`TaskData.fingerprint`) holds the sha256 of every file read and the
-        fingerprint of the reader's code (:func:`harness.fingerprints.code_fingerprint`);
-        store keys of everything computed from the data include it.
+        fingerprint of the reader's code (:func:`harness.fingerprints.code_fingerprint`),
+        and for a task file its canonical declaration
+        (:meth:`~harness.data.taskfile.TaskDeclaration.canonical`); store keys of
+        everything computed from the data include it.
 
     Raises
     ------
@@ -156,7 +171,7 @@ def load_task(name, data_dir=None, *, max_train_sentences=None, max_test_sentenc
         )
     root = resolve_data_dir(data_dir)
     data = spec.load_function()(
-        name, root,
+        spec.name, root,
         max_train_sentences=max_train_sentences, max_test_sentences=max_test_sentences,
         **spec.fixed, **options,
     )
@@ -166,6 +181,9 @@ def load_task(name, data_dir=None, *, max_train_sentences=None, max_test_sentenc
 def _fingerprint(spec, data, root):
     """What the loaded data depends on besides its options: the bytes of every file the
     reader read (``info["files"]``, relative to ``root``) and the reader's code."""
+    reader = code_fingerprint(spec.loader.partition(":")[0])
+    if "declaration" in spec.fixed:  # a task file: its declaration and the files it names
+        return {"files": dict(sorted(data.info["file_sha256"].items())), "reader": reader,
+                "task_file": spec.fixed["declaration"].canonical()}
     files = sorted(set(data.info["files"].values()))
-    return {"files": {rel: file_sha256(Path(root) / rel) for rel in files},
-            "reader": code_fingerprint(spec.loader.partition(":")[0])}
+    return {"files": {rel: file_sha256(Path(root) / rel) for rel in files}, "reader": reader}

@@ -185,6 +185,13 @@ def _parse_block(block, display):
             )
         if head == i:
             raise DataFormatError(f"{display}:{line_no}: word {i + 1} is its own head.")
+        if (head < 0) != (deprels[i] == "root"):
+            # UD: the deprel `root` belongs to the word with HEAD 0 and to no other word
+            # (otherwise DEP would gain a label that no head-modifier pair can have).
+            what = (f"has HEAD 0 but deprel {deprels[i]!r}" if head < 0
+                    else f"has deprel 'root' but HEAD {head + 1}")
+            raise DataFormatError(f"{display}:{line_no}: word {i + 1} {what}; the deprel "
+                                  "'root' goes with HEAD 0, and only there.")
     _check_tree(heads, word_lines, display, start)
     sent_id = parsed.metadata.get("sent_id") or f"{display}:{start}"
     return UDSentence(sent_id, tuple(words), tuple(upos), tuple(heads), tuple(deprels), tuple(word_lines))
@@ -279,6 +286,13 @@ def load_pud(name, data_dir, *, target, max_train_sentences=None, max_test_sente
     records = read_conllu(path, display)
     if not records:
         raise DataFormatError(f"{display}:1: the file holds no sentences.")
+    if isinstance(pud_train_sentences, int) and not isinstance(pud_train_sentences, bool) \
+            and pud_train_sentences >= max(1, len(records)):
+        # A short file, not a bad option: say what the split needs.
+        raise DataFormatError(
+            f"{display}: the file holds {len(records)} sentences, fewer than the split needs "
+            f"(the first {pud_train_sentences} = train, at least one more = test; the "
+            "official file has 1000). Replace it: `harness data download --force`.")
     if isinstance(pud_train_sentences, bool) or not isinstance(pud_train_sentences, int) \
             or not 0 < pud_train_sentences < len(records):
         raise ValueError(

@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 
 #: Environment the workers need to behave like the driver (offline hub, data, caches).
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HOME", "HF_HUB_CACHE", "TOKENIZERS_PARALLELISM",
-                 "HARNESS_DATA_DIR", "HARNESS_STORE")
+                 "HARNESS_DATA_DIR", "HARNESS_STORE",
+                 # Task files registered by the driver (harness.data.taskfile).
+                 "HARNESS_TASK_FILES")
 #: Ceiling of the cores a CPU-only fine-tuning run takes (torch's intra-op threads).
 FINETUNE_MAX_CPUS = 4
 #: Object store of a local runtime: tasks return a few numbers, arrays go to the store.
@@ -40,6 +42,38 @@ def _require_ray():
     return ray
 
 
+#: Seconds to wait for a cluster's address to accept a connection before giving up.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_address(address, timeout=CONNECT_TIMEOUT_S):
+    """Raise :class:`~harness.exceptions.HarnessError` unless something listens at ``address``.
+
+    ``ray.init`` retries an address where no cluster listens for minutes, printing a
+    warning every 30 s; one TCP connection with a timeout answers in seconds. ``"auto"``
+    (and ``"local"``) are left to Ray, which fails at once when no runtime is found.
+    """
+    import socket
+
+    from ..exceptions import HarnessError
+
+    if address in ("auto", "local"):
+        return
+    host_port = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise HarnessError(f"--address {address}: expected host:port (or ray://host:port, "
+                           "or auto).")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        why = "timed out" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise HarnessError(f"--address {address}: no Ray cluster answers there ({why} after "
+                           f"at most {timeout:.0f} s); start one (ray start --head) or leave "
+                           "--address out to run a local runtime.") from None
+
+
 def start(address=None, num_cpus=None):
     """Join ``address`` or start a local runtime sized to the machine; returns ``ray``."""
     ray = _require_ray()
@@ -49,6 +83,7 @@ def start(address=None, num_cpus=None):
     options = dict(include_dashboard=False, configure_logging=False,
                    runtime_env={"env_vars": env})
     if address:
+        check_address(address)  # a missing cluster: one line, not minutes of retries
         ray.init(address=address, **options)
     else:
         # "local": a private runtime even if another one runs on this machine.

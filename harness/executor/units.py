@@ -30,6 +30,8 @@ The plan mirrors what the claims and the report read (``claims/test_f*.py``,
 itself, and whatever it computes is keyed exactly as the claims would key it.
 """
 
+import collections
+import contextlib
 import os
 import time
 import warnings
@@ -293,9 +295,29 @@ def execute(context, unit, report=None):
         if torch.get_num_threads() != context.torch_threads:
             torch.set_num_threads(context.torch_threads)
     started, cpu = time.perf_counter(), time.process_time()
-    UNIT_FUNCTIONS[unit.kind](_workspace(context), unit, report or _ignore, **unit.kwargs)
+    with _each_warning_once(unit):
+        UNIT_FUNCTIONS[unit.kind](_workspace(context), unit, report or _ignore, **unit.kwargs)
     return {"id": unit.id, "seconds": time.perf_counter() - started,
             "cpu_s": time.process_time() - cpu, "pid": os.getpid()}
+
+
+@contextlib.contextmanager
+def _each_warning_once(unit):
+    """Collect the unit's warnings and show each distinct one once, with its count.
+
+    A DirectProbe unit can raise the same solver warning for many cluster pairs; a wall
+    of identical lines hides the one that matters.
+    """
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:  # a failing unit's warnings may explain the failure: show them too
+        counts = collections.Counter((w.category, str(w.message)) for w in caught)
+        for (category, message), n in counts.items():
+            times = f" ({n} times in unit {unit.id})" if n > 1 else f" (unit {unit.id})"
+            warnings.warn(message + times, category, stacklevel=3)
 
 
 def _ignore(stage, n=1):

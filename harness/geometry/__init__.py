@@ -48,6 +48,6 @@ from .label_distances import (
     sorted_label_order,
 )
 from .pairwise import PairwiseHullInfo, pairwise_hull_distances, pairwise_separable
-from .separability import are_separable, separating_hyperplane
+from .separability import SEPARABILITY_TOL, are_separable, separating_hyperplane
 from .spatial_similarity import spatial_similarity, spatial_similarity_from_matrices
 from .svc_compat import svc_compat_distance

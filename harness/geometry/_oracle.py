@@ -1,28 +1,34 @@
 r"""The overlap oracle of DirectProbe: exact verdicts between clusters, with caches.
 
 For a cluster :math:`M` and a cluster :math:`Q` of another label it decides whether
-:math:`\operatorname{conv} M \cap \operatorname{conv} Q = \emptyset` (strict linear
-separability). Cheap filters come first; each one only ever *proves* separability or
-*proves* overlap, so none can change a verdict:
+the two are *separable at the tolerance*: whether the distance between their convex
+hulls exceeds ``tol * R``, with ``R`` the radius of the whole run's data about its mean
+(:data:`~harness.geometry.separability.SEPARABILITY_TOL`). Because ``R`` is the run's,
+supersets of pairs within the tolerance are within it too, which the witnesses below
+rely on. Cheap filters come first; each one only ever *proves* separability or *proves*
+overlap, so none can change a verdict:
 
 * bounding balls (centroid, largest member distance) that do not meet;
 * plane reuse: a plane verified for :math:`(A, Q)` settles :math:`(A \cup B, Q)` when
   :math:`B` lies on :math:`A`'s side of it with the required margin (merging clusters
   of one label never changes the hulls of other labels);
 * a centroid-direction plane, checked on every point;
-* overlap witnesses: point sets proven to overlap; any two clusters that contain them
-  overlap (supersets of intersecting sets intersect).
+* overlap witnesses: point sets proven to be within the tolerance; any two clusters that
+  contain them are too (supersets of sets within ``tol * R`` are).
 
 Everything else goes to the exact oracle, :meth:`Oracle.decide`: the nearest-point
-solver of :func:`~harness.geometry.hull_distance.hull_distance` stopped at the first
-certified positive lower bound (a proof of separability), with the LP of
-:func:`~harness.geometry.separability.separating_hyperplane` deciding what it cannot.
+solver of :func:`~harness.geometry.hull_distance.hull_distance`, stopped at the first
+certified lower bound above the tolerance (separable) or a pair of points of the two
+hulls within it (not), with the LP of
+:func:`~harness.geometry.separability.separating_hyperplane` deciding only what it
+cannot (a distance within rounding of the tolerance).
 
-The cheap certificates require a certified gap larger than ``tol * R_ub``
-(``R_ub`` an upper bound of the pair's radius about its mean) plus a relative rounding
-margin ``CERT_RTOL``, so they accept only pairs the LP oracle also accepts (up to its
-own tolerance band).
+The cheap certificates require a certified gap larger than ``tol * R`` plus a relative
+rounding margin ``CERT_RTOL``, so they accept only pairs the exact oracle also accepts.
 """
+
+import logging
+import time
 
 import numpy as np
 
@@ -32,7 +38,7 @@ from .certificates import UNIT_ROUNDOFF, center_and_scale, gamma
 from ._plane_store import PlaneStore
 from ._projection_kernels import segment_max_dot
 from .hull_distance import _hull_distance
-from .separability import _separating_hyperplane, separating_hyperplane
+from .separability import _separating_hyperplane
 
 __all__ = ["Oracle", "CERT_RTOL", "PLANE_BUDGET"]
 
@@ -40,6 +46,10 @@ __all__ = ["Oracle", "CERT_RTOL", "PLANE_BUDGET"]
 PLANE_BUDGET = 256 * 2**20
 # Relative safety margin of the cheap (non-LP) certificates against rounding error.
 CERT_RTOL = 1e-10
+# Seconds between two progress lines of a long DirectProbe run (Oracle.tick).
+HEARTBEAT_S = 60.0
+
+logger = logging.getLogger("harness.geometry.clustering")
 
 
 class Oracle:
@@ -52,8 +62,7 @@ class Oracle:
     codes : ndarray of int, shape (n_samples,)
         Label code of each point.
     tol : float
-        The LP oracle's relative margin (see
-        :func:`~harness.geometry.separability.separating_hyperplane`).
+        The separability tolerance, relative to the radius of ``X`` about its mean.
 
     Notes
     -----
@@ -70,6 +79,10 @@ class Oracle:
         self.mean = X.mean(axis=0)
         self.Xc = X - self.mean
         self.xnorm = np.sqrt(np.einsum("ij,ij->i", self.Xc, self.Xc))
+        # The R of the tolerance tol * R: the whole run's radius, so that a verdict
+        # does not depend on the rest of a pair's clusters, and a superset of sets
+        # closer than tol * R is too (what witnesses rely on).
+        self.radius = float(self.xnorm.max()) if X.shape[0] else 0.0
         self._zeros = np.zeros(X.shape[0])  # no per-point shift (segment_max_dot)
         self.codes = codes
         self.tol = float(tol)
@@ -79,6 +92,26 @@ class Oracle:
         self._wit_flat = None
         self.stats = dict(ball=0, plane_reuse=0, centroid_plane=0, witness=0, oracle_calls=0,
                           oracle_overlaps=0, cached_pair=0)
+        self.progress = {}  # what the phases report (phase, merges, state checks)
+        self._started = self._last_beat = time.monotonic()
+
+    def tick(self, **progress):
+        """Note the phases' progress; log it when ``HEARTBEAT_S`` passed since the last line.
+
+        Called by every candidate check and every exact oracle call, so a run that takes
+        minutes says what it is doing at least once a minute (on a Ray worker too: it is
+        a log line, not a terminal bar).
+        """
+        self.progress.update(progress)
+        now = time.monotonic()
+        if now - self._last_beat < HEARTBEAT_S:
+            return
+        self._last_beat = now
+        shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.progress.items())
+        logger.info("DirectProbe on %d points x %d features: %s; %d exact oracle calls "
+                    "(%d overlaps), %.0f s", self.X.shape[0], self.d, shown,
+                    self.stats["oracle_calls"], self.stats["oracle_overlaps"],
+                    now - self._started)
 
     # -- witnesses -----------------------------------------------------------------------
     def add_witness(self, P1, P2):
@@ -136,41 +169,38 @@ class Oracle:
 
     # -- certificates ----------------------------------------------------------------------
     def _margin(self, dist, rmax):
-        # Required gap: the oracle's tol times a radius bound, plus rounding slack.
-        R = dist + rmax
-        return self.tol * R + CERT_RTOL * (R + 1.0)
+        # Required gap: the separability tolerance times the data's radius, plus rounding
+        # slack relative to the pair's size (dist + rmax bounds its radius).
+        return self.tol * self.radius + CERT_RTOL * (dist + rmax + 1.0)
 
     def decide(self, P, Q):
         """Run the exact oracle: ``(w, b, pmin, qmax)`` when separable, else a witness
         ``(idx_P, idx_Q)`` of row indices whose hulls are proven to intersect.
 
         The oracle is :func:`~harness.geometry.hull_distance.hull_distance` stopped
-        early (``rtol=0.5``): a certified
-        positive lower bound proves separability (usually far faster than the LP on
-        large pairs), and anything else is decided by the LP of
-        :func:`~harness.geometry.separability.separating_hyperplane` with this oracle's
-        ``tol``, which also decides
-        alone where the distance cannot be certified even to 50 % (hulls ~1e-9 R apart,
-        below what the nearest-point solvers resolve; seen on POS at MiniLM's embedding
-        layer).
+        early (``rtol=0.5``) with this oracle's tolerance and radius: a certified lower
+        bound above ``tol * R`` proves separability, a pair of points of the two hulls
+        within it proves the opposite, and the LP decides only a distance within
+        rounding of the tolerance (or a pair the solver cannot certify at all).
         """
         self.stats["oracle_calls"] += 1
+        self.tick()
         memo = {}  # the pair's LP answer, shared by every LP call below
         try:
-            h = _hull_distance(P, Q, rtol=0.5, tol_lp=self.tol, lp_memo=memo)
+            h = _hull_distance(P, Q, rtol=0.5, tol_lp=self.tol, lp_memo=memo,
+                               radius=self.radius)
         except SolverError:
             return self._lp_plane(P, Q, memo)
         if not h.separable:
             self.stats["oracle_overlaps"] += 1
-            # A small witness: the supports of the near-common points, proven to
-            # intersect by the LP on those few points (else the full sets are the witness).
+            # A small witness: the supports of the near-common points, when those points
+            # are themselves within the tolerance (a pair of points of the two hulls at
+            # most tol * R apart); else the full sets are the witness.
             sp = np.flatnonzero(h.a_weights > 0)
             sq = np.flatnonzero(h.b_weights > 0)
             if 0 < sp.size < P.shape[0] or 0 < sq.size < Q.shape[0]:
-                if sp.size and sq.size and separating_hyperplane(
-                        P[sp], Q[sq], tol=self.tol,
-                        upper_bound=_pair_length(P[sp], Q[sq], h.a_weights[sp],
-                                                 h.b_weights[sq])) is None:
+                if sp.size and sq.size and _pair_length(
+                        P[sp], Q[sq], h.a_weights[sp], h.b_weights[sq]) <= self.tol * self.radius:
                     return sp, sq
             return np.arange(P.shape[0]), np.arange(Q.shape[0])
         w, b = h.normal, h.offset
@@ -181,7 +211,7 @@ class Oracle:
 
     def _lp_plane(self, P, Q, memo):
         """The LP's verdict alone: ``(w, b, pmin, qmax)``, or the full sets as witness."""
-        plane = _separating_hyperplane(P, Q, tol=self.tol, lp_memo=memo)
+        plane = _separating_hyperplane(P, Q, tol=self.tol, lp_memo=memo, radius=self.radius)
         if plane is None:
             self.stats["oracle_overlaps"] += 1
             return np.arange(P.shape[0]), np.arange(Q.shape[0])

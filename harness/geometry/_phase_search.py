@@ -74,6 +74,8 @@ def witness_guided(X, node, oracle, n_witnesses=3, max_pairs=4):
 def check_state(X, codes, merges, k, oracle, stats):
     """Whether state `k` of a merge record has pairwise disjoint cross-label hulls."""
     stats["state_checks"] += 1
+    oracle.tick(phase="search for the first overlapping state", state=f"{k} of {len(merges)}",
+                state_checks=stats["state_checks"])
     N = X.shape[0]
     node = partition_from_merges(merges, N, k)
     if oracle.state_hit(node):

@@ -6,6 +6,8 @@ expected, what was got.
 
 import numpy as np
 
+from ._scaling import check_kernel_range
+
 __all__ = ["check_points", "check_point_sets", "check_groups"]
 
 
@@ -65,6 +67,7 @@ def check_point_sets(A, B, *, caller):
     """
     A = check_points(A, name="A", caller=caller)
     B = check_points(B, name="B", caller=caller)
+    check_kernel_range((A, B), caller=caller)  # squares would overflow or underflow
     if A.shape[1] != B.shape[1]:
         raise ValueError(
             f"The 'A' and 'B' parameters of {caller} must have the same number of features. "
@@ -92,6 +95,7 @@ def check_groups(X, groups, *, caller):
         values that are not integers.
     """
     X = check_points(X, name="X", caller=caller)
+    check_kernel_range((X,), caller=caller)  # squares would overflow or underflow
     g = np.asarray(groups)
     if g.ndim != 1 or g.shape[0] != X.shape[0]:
         raise ValueError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._scaling import to_user_units, to_working_scale, working_exponent
 from ._validation import check_points
 
 __all__ = ["label_centroids", "pca_projection", "centroid_difference_projection"]
@@ -28,6 +29,8 @@ def label_centroids(X, y, labels=None):
     ndarray of shape (n_labels, n_features)
     """
     X = check_points(X, name="X", caller="label_centroids")
+    scale = working_exponent(X)  # a mean of 1e300s overflows in the sum: see _scaling
+    X = to_working_scale(X, scale)
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise ValueError(f"The 'y' parameter of label_centroids must have shape ({X.shape[0]},). "
@@ -39,7 +42,7 @@ def label_centroids(X, y, labels=None):
         if not m.any():
             raise ValueError(f"label_centroids: label {lab!r} has no points.")
         out[i] = X[m].mean(axis=0)
-    return out
+    return to_user_units(out, scale)
 
 
 def _pca2(Z):

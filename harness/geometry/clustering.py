@@ -56,7 +56,9 @@ from ._agglomeration import Agglomerator, partition_from_merges
 from ._oracle import Oracle
 from ._phase_greedy import greedy
 from ._phase_search import check_state
+from ._scaling import to_user_units, to_working_scale, working_exponent
 from ._validation import check_points
+from .separability import SEPARABILITY_TOL
 
 __all__ = ["DirectProbe", "ClusteringResult", "cluster_labels", "find_cross_label_duplicates",
            "partition_from_merges"]
@@ -261,7 +263,8 @@ def _check_params(mode, rate, tol, on_duplicates, caller):
                          f"{list(_ON_DUPLICATES)}. Got {on_duplicates!r} instead.")
 
 
-def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates="raise"):
+def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
+                   on_duplicates="raise"):
     r"""DirectProbe: label-pure clusters with pairwise disjoint cross-label convex hulls.
 
     Greedy centroid agglomeration within labels: repeatedly take the pair of
@@ -288,10 +291,10 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates
         Step of the coarse backward scan, as a fraction of the number of merges
         (used only by ``"reference"`` with 1000 merges or more). It changes only the
         number of states checked, never the result.
-    tol : float, default=1e-9
-        Relative margin of the separability oracle (see
-        :func:`~harness.geometry.separability.separating_hyperplane`): hulls closer than ``tol`` times the pair's
-        radius count as overlapping.
+    tol : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance: two clusters whose hulls are closer than ``tol * R``
+        (``R`` the radius of all of ``X`` about its mean, duplicates dropped) count as
+        overlapping (:data:`~harness.geometry.separability.SEPARABILITY_TOL`).
     on_duplicates : {"raise", "drop"}, default="raise"
         Identical points with different labels can never be separated. ``"raise"``
         raises :class:`DuplicatePointsError` listing the index groups; ``"drop"``
@@ -370,6 +373,8 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates
     """
     _check_params(mode, rate, tol, on_duplicates, "cluster_labels")
     X = check_points(X, name="X", caller="cluster_labels")
+    scale = working_exponent(X)  # extreme magnitudes: computed at a safe scale (_scaling)
+    X = to_working_scale(X, scale)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise ValueError(
@@ -438,7 +443,7 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates
         mode=mode,
         rate=float(rate),
         merges=merges,
-        merge_distances=eng.dists[:eng.n_merges].copy(),
+        merge_distances=to_user_units(eng.dists[:eng.n_merges].copy(), scale),
         dropped=dropped,
         n_oracle_calls=int(oracle.stats["oracle_calls"]),
         stats=stats,
@@ -455,8 +460,8 @@ class DirectProbe(BaseEstimator):
     rate : float, default=0.01
         Coarse-scan step of the reference mode, as a fraction of the merges (the
         fine-tuning paper used 0.05). Never changes the result.
-    tol : float, default=1e-9
-        Relative margin of the separability oracle.
+    tol : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance, relative to the radius of the data.
     on_duplicates : {"raise", "drop"}, default="raise"
         What to do with identical points that carry different labels.
     random_state : None
@@ -491,7 +496,7 @@ class DirectProbe(BaseEstimator):
     4
     """
 
-    def __init__(self, *, mode="reference", rate=0.01, tol=1e-9, on_duplicates="raise",
+    def __init__(self, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL, on_duplicates="raise",
                  random_state=None):
         self.mode = mode
         self.rate = rate

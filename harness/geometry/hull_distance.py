@@ -28,8 +28,11 @@ solvers and certifies the answer:
    with the lower bound computed with a rigorous rounding bound
    (:func:`~harness.geometry.certificates.certified_gap`), so a positive lower bound
    *proves* separability; bounds that do not meet on a separable pair are polished in
-   extended precision (:mod:`._polish`). A distance of exactly 0 is returned only when
-   the LP oracle proves that the hulls intersect.
+   extended precision (:mod:`._polish`). A distance of exactly 0 is returned when the
+   hulls are not separable at the separability tolerance
+   (:data:`~harness.geometry.separability.SEPARABILITY_TOL` times the data radius):
+   the solver settles that from its own bounds (:func:`_settle`), the LP only where
+   they cannot.
 
 All pairs of groups of one matrix, batched: :mod:`.pairwise`. The authors' SVC formula:
 :mod:`.svc_compat`.
@@ -47,7 +50,7 @@ from ._polish import polish
 from ._validation import check_point_sets
 from ._wolfe import wolfe_fallback
 from .certificates import center_and_scale, certified_gap
-from .separability import _separating_hyperplane
+from .separability import SEPARABILITY_TOL, _separating_hyperplane
 
 __all__ = ["HullDistance", "hull_distance"]
 
@@ -80,8 +83,10 @@ class HullDistance:
         Certified bounds on the distance (``lower_bound`` includes a rigorous
         rounding-error bound and may be negative when the hulls intersect).
     separable : bool
-        True when ``lower_bound > 0`` (a proof) or the LP oracle found a verified
-        separating plane; False when the LP proved the hulls intersect.
+        True when the distance provably exceeds the separability tolerance
+        ``tol_lp * R``: a certified ``lower_bound`` above it, or a settled solver or LP
+        plane with such a gap; False when a pair of points of the two hulls is at most
+        that far apart (the hulls intersect or touch within the tolerance).
     n_iter : int
         Points added to the support by the active set (plus, after a fallback,
         vertices added to Wolfe's corral): a measure of the work done.
@@ -112,11 +117,11 @@ def _run(solver, P, Q, *, rtol, atol, max_iter):
 
 
 def _probe_budget(d):
-    """Iterations spent before asking the LP whether the hulls intersect at all.
+    """Iterations spent before asking whether the hulls are separable at all.
 
-    Overlapping hulls drive Wolfe's iterate to 0 through corrals of up to d + 1
-    vertices; the LP settles them faster. Separable pairs that need more iterations
-    continue after the LP has confirmed separability.
+    Overlapping hulls drive the iterate to 0 through corrals of up to d + 1 vertices;
+    a settling copy stops as soon as it is shorter than the tolerance. Separable pairs
+    that need more iterations continue once the verdict is known.
     """
     return 2 * (d + 1) + 50
 
@@ -131,54 +136,91 @@ def upper_bound(solver, R):
     return (float(np.linalg.norm(solver.x)) + 1e-12) * R
 
 
-def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None):
-    """The LP oracle's verdict on a pair, without the LP where the solver knows it.
+def _settle(solver, *, tau, max_iter):
+    r"""Run ``solver`` on until its certified bounds put the distance on one side of ``tau``.
 
-    :func:`~harness.geometry.separability._separating_hyperplane` asked with
-    ``initial_direction=direction``, given the solver's iterate as a pair of points
-    (``upper_bound``: no plane if they are closer than ``tol_lp * R_lp / 2``) and as a
-    direction (``sure_direction``: a plane if its margin is far above what the LP
-    resolves). An active set that stopped at ``|x| <= atol`` (the caller's floor, which
-    can sit above ``tol_lp / 2``) first lets an independent copy of itself run on
-    (:meth:`ActiveSet.probe`): on intersecting hulls it ends ~1e-16 R apart, which
-    settles the answer; the solver itself is left as it was. ``R`` is the radius the
-    solver's data are scaled by; ``lp_memo`` keeps the LP's answer for later calls on
-    the same pair.
+    On the solver's scaled data: ``True`` once a direction's certified gap exceeds
+    ``tau`` (the distance is larger), ``False`` once the iterate, a difference of two
+    points of the hulls, is at most ``tau`` long (with the rounding slack of
+    :func:`upper_bound`), ``None`` if the solver stalls on rounding or reaches
+    ``max_iter`` first, or certifies a distance within ``1e-3 tau`` of ``tau`` (only
+    the LP can split that). The solver is changed: pass a :meth:`ActiveSet.probe` to keep
+    the original. Each round costs one pricing, :math:`O((n_a + n_b) d)`.
     """
-    bound = upper_bound(solver, R)
-    nx = float(np.linalg.norm(solver.x))
-    if (isinstance(solver, ActiveSet) and 0.25 * tol_lp < nx <= _PROBE_BELOW
-            and not solver.stalled):
-        probe = solver.probe(atol=0.1 * tol_lp)
-        _run(probe, solver.P, solver.Q, rtol=0.0, atol=0.1 * tol_lp,
-             max_iter=probe.n_iter + _probe_budget(solver.d))
-        bound = min(bound, upper_bound(probe, R))
+    P, Q = solver.P, solver.Q
+    while True:
+        solver.inner(max_iter)
+        x = solver.x
+        nx = float(np.sqrt(x @ x))
+        if nx + 1e-12 <= tau:
+            return False
+        pa, pb = P @ x, Q @ x
+        # The plain gap first: the certified one is below it, and costs another pass.
+        if (pa.min() - pb.max()) / nx > tau and certified_gap(P, Q, x / nx)[0] > tau:
+            return True
+        solver.absorb(pa, pb, rtol=0.0, atol=1e-3 * tau)
+        if solver.done or solver.n_iter >= max_iter:
+            return None
+
+
+def _tau_scaled(tol_lp, radius, R):
+    """The tolerance ``tol_lp * radius`` on data scaled by ``R`` (``radius`` None: R)."""
+    return tol_lp * (radius / R if radius is not None else 1.0)
+
+
+def _lp_answer(solver, A, B, *, R, tol_lp, direction, lp_memo=None, radius=None):
+    """The verdict on a pair at tolerance ``tol_lp * radius``: a plane, or None.
+
+    The nearest-point solver decides first (:func:`_settle`, on an independent copy, so
+    the solver itself is left as it was; Wolfe's corral where the active set stops on
+    rounding): a certified gap above the tolerance gives the plane normal to its
+    iterate, an iterate shorter than the tolerance proves that no plane can separate by
+    more. Only a pair neither can split (its distance within rounding of the tolerance)
+    goes to the LP of
+    :func:`~harness.geometry.separability._separating_hyperplane`, asked with
+    ``initial_direction=direction``, given the copy's iterate as a pair of points
+    (``upper_bound``) and as a direction (``sure_direction``). ``R`` is the radius the
+    solver's data are scaled by; ``radius`` the R of the tolerance (default: the pair's,
+    ``R`` itself); ``lp_memo`` keeps the LP's answer for later calls on the same pair.
+    """
+    tau = _tau_scaled(tol_lp, radius, R)
+    probe, verdict = solver, None
+    if isinstance(solver, ActiveSet) and not solver.stalled:
+        probe = solver.probe(atol=0.1 * tau)
+        verdict = _settle(probe, tau=tau, max_iter=probe.n_iter + _SETTLE_BUDGET)
+    if verdict is None:
+        # The active set stops on rounding on nearly touching hulls (an embedding
+        # layer's clusters): Wolfe's corral, started along its iterate, settles those.
+        probe = wolfe_fallback(probe, atol=0.1 * tau)
+        verdict = _settle(probe, tau=tau, max_iter=probe.n_iter + _SETTLE_BUDGET)
+    if verdict is False:
+        return None
+    if verdict is True:
+        x = probe.x
+        w = x / float(np.sqrt(x @ x))
+        _, amin, bmax = certified_gap(A, B, w)
+        return w, -0.5 * (amin + bmax)
     return _separating_hyperplane(A, B, tol=tol_lp, initial_direction=direction,
-                                  upper_bound=bound, sure_direction=solver.x, lp_memo=lp_memo)
+                                  upper_bound=upper_bound(probe, R), sure_direction=probe.x,
+                                  lp_memo=lp_memo, radius=radius)
 
 
-# An active set whose iterate is this short (scaled data) before an LP is run on
-# towards 0 by a probe: intersecting hulls then give a known answer (see _lp_answer).
-_PROBE_BELOW = 1e-6
+# Points a settling copy may add (_lp_answer): the corral of an overlap in d dimensions
+# has at most d + 1 vertices, and the real pairs measured settle in 150-1,100.
+_SETTLE_BUDGET = 20_000
 
 
-def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp, lp_memo=None):
-    """Run one pair's solver to certification, asking the LP when it heads to 0.
+def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp, lp_memo=None, radius=None):
+    """Run one pair's solver to certification, settling the verdict when it heads to 0.
 
-    Returns the LP's answer as :func:`_finish` takes it: False when no LP was run,
-    a plane when the LP found one, None when the LP proved that the hulls intersect
+    Returns the verdict as :func:`_finish` takes it: False when none was needed, a plane
+    when the pair is separable at the tolerance ``tol_lp * radius``, None when it is not
     (the solver is then left unconverged: no need).
 
-    The LP is asked once the solver has added ``_probe_budget`` points (five times that
-    while the iterate is still far from 0) without a certified positive gap. Its
-    answer is then needed, but it is often known: the solver first runs on for up to
-    ``5 * _probe_budget`` more points (exactly the iterations that follow a plane
-    found by the LP), and a pair of points closer than ``tol_lp * R / 2`` then proves
-    that no plane can pass the LP's verification (see
-    :func:`~harness.geometry.separability.separating_hyperplane`). Nearest-point
-    iterates on intersecting hulls end ~1e-16 R apart, so only pairs that are still
-    undecided pay for the LP, which is asked with the direction it would have been
-    given at the budget point, so that its answer does not depend on the wait.
+    The verdict is asked once the solver has added ``_probe_budget`` points (five times
+    that while the iterate is still far from 0) without a certified gap above the
+    tolerance: :func:`_lp_answer` settles the pair on a copy of the solver (the LP only
+    where the copy cannot), and a separable pair's solver then runs on to certification.
     """
     budget = _probe_budget(A.shape[1])
     _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=min(max_iter, budget))
@@ -189,12 +231,9 @@ def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp, lp_memo=None)
     lp_plane = False
     if not solver.done:
         gap = certified_gap(P, Q, solver.x)[0]
-        if gap <= 0:
-            direction = solver.x.copy()
-            _run(solver, P, Q, rtol=rtol, atol=atol,
-                 max_iter=min(max_iter, solver.n_iter + 5 * budget))
-            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=direction,
-                                  lp_memo=lp_memo)
+        if gap <= _tau_scaled(tol_lp, radius, R):
+            lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=solver.x.copy(),
+                                  lp_memo=lp_memo, radius=radius)
             if lp_plane is None:  # the hulls intersect: no need to converge
                 return None
         _run(solver, P, Q, rtol=rtol, atol=atol, max_iter=max_iter)
@@ -203,10 +242,14 @@ def _drive(solver, A, B, P, Q, *, R, rtol, atol, max_iter, tol_lp, lp_memo=None)
 
 
 def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter=None,
-            lp_memo=None):
-    """Build the HullDistance in original coordinates; settle undecided pairs by LP.
+            lp_memo=None, radius=None):
+    """Build the HullDistance in original coordinates; settle undecided pairs.
 
-    ``lp_plane`` is False when no LP was run yet, else the LP's answer (a plane or None).
+    The pair is separable when its distance exceeds ``tol_lp * radius`` (``radius``
+    default: ``R``, the radius the solver's data are scaled by). A certified lower bound
+    above that proves it; otherwise :func:`_lp_answer` decides (the solver first, the
+    LP only where it cannot). ``lp_plane`` is False when no verdict was asked yet, else
+    the verdict (a plane or None).
     A separable pair whose bounds do not meet although Wolfe stopped before
     ``max_iter`` (it stalled on rounding) is polished by :func:`polish`.
     """
@@ -221,13 +264,13 @@ def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter
     if ub == 0:
         lb = 0.0
     tol_abs = max(rtol * ub, atol * R) * (1 + 1e-9)
-    if lb > 0:
+    if lb > tol_lp * (R if radius is None else radius):
         separable = True
     else:
-        # The bounds cannot prove positivity: the LP oracle decides.
+        # The bounds do not prove a distance above the tolerance: settle it.
         if lp_plane is False:
             lp_plane = _lp_answer(solver, A, B, R=R, tol_lp=tol_lp, direction=normal,
-                                  lp_memo=lp_memo)
+                                  lp_memo=lp_memo, radius=radius)
         separable = lp_plane is not None
         if separable:
             lb = max(lb, certified_gap(A - mu, B - mu, lp_plane[0])[0])
@@ -278,7 +321,7 @@ def _finish(A, B, solver, mu, R, *, tol_lp, rtol, atol, lp_plane=False, max_iter
     )
 
 
-def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
+def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=SEPARABILITY_TOL):
     r"""Euclidean distance between the convex hulls of two point sets, certified.
 
     .. math::
@@ -309,14 +352,18 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
     max_iter : int, default=100000
         Cap on the points added to the support (the method is finite; the cap guards
         against rounding loops).
-    tol_lp : float, default=1e-9
-        ``tol`` of :func:`~harness.geometry.separability.separating_hyperplane`, used
-        when the bounds cannot prove a positive distance.
+    tol_lp : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance: the hulls count as separable when their distance
+        exceeds ``tol_lp * R`` (``R`` the radius of the two sets about their mean),
+        otherwise ``distance`` is 0.0. The solver's certified bounds decide; the LP of
+        :func:`~harness.geometry.separability.separating_hyperplane` (with this ``tol``)
+        only where they cannot (a distance within rounding of the tolerance).
 
     Returns
     -------
     HullDistance
-        ``distance`` is exactly 0.0 only when the LP proved that the hulls intersect;
+        ``distance`` is exactly 0.0 when the hulls are within ``tol_lp * R`` (they
+        intersect or touch within the tolerance);
         then ``upper_bound`` is the length of the best pair found and ``a_point``,
         ``b_point`` are near-common points.
 
@@ -389,20 +436,23 @@ def hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9):
 
 
 @with_one_blas_thread
-def _hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=1e-9, lp_memo=None):
+def _hull_distance(A, B, *, rtol=1e-6, atol=1e-9, max_iter=100_000, tol_lp=SEPARABILITY_TOL,
+                   lp_memo=None, radius=None):
     """:func:`hull_distance` on validated float64 sets; ``lp_memo`` (a dict) keeps the
-    LP's answer for the pair across the solver's LP calls (and the caller's)."""
+    LP's answer for the pair across the solver's LP calls (and the caller's); ``radius``
+    is the R of the tolerance ``tol_lp * R`` (default: the pair's radius)."""
     (P, Q), mu, R = center_and_scale(A, B)
     w0 = P.mean(axis=0) - Q.mean(axis=0)
     solver = ActiveSet(P, Q, P @ w0, Q @ w0, atol=atol)
     if R == 0.0:  # all points coincide
         return _finish(A, B, solver, mu, 1.0, tol_lp=tol_lp, rtol=rtol, atol=atol,
-                       lp_memo=lp_memo)
-    tolerances = dict(rtol=rtol, atol=atol, max_iter=max_iter, tol_lp=tol_lp, lp_memo=lp_memo)
+                       lp_memo=lp_memo, radius=radius)
+    tolerances = dict(rtol=rtol, atol=atol, max_iter=max_iter, tol_lp=tol_lp, lp_memo=lp_memo,
+                      radius=radius)
     lp_plane = _drive(solver, A, B, P, Q, R=R, **tolerances)
     if solver.stalled and lp_plane is not None:
         solver = wolfe_fallback(solver, atol=atol)
         lp_plane = _drive(solver, A, B, P, Q, R=R, **tolerances)
     return _finish(A, B, solver, mu, R, tol_lp=tol_lp, rtol=rtol, atol=atol, lp_plane=lp_plane,
-                   max_iter=max_iter, lp_memo=lp_memo)
+                   max_iter=max_iter, lp_memo=lp_memo, radius=radius)
 

@@ -21,7 +21,9 @@ import warnings
 
 import numpy as np
 
+from ._scaling import to_user_units, to_working_scale, working_exponent
 from ._validation import check_points
+from .separability import SEPARABILITY_TOL
 from .pairwise import pairwise_hull_distances, pairwise_separable
 
 __all__ = [
@@ -63,7 +65,7 @@ def _check_clustering(X, assignment, cluster_labels, caller):
 
 
 def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
-                          min_cluster_size=None, method="exact"):
+                          min_cluster_size=None, method="exact", tol=SEPARABILITY_TOL):
     r"""Label-pair distance matrix: mean hull distance over the two labels' cluster pairs.
 
     .. math::
@@ -91,8 +93,12 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
         Drop clusters with fewer points before averaging. The authors drop clusters
         with 5 points or fewer, i.e. ``min_cluster_size=6``. Default None keeps all.
     method : {"exact", "svc-compat"}, default="exact"
-        ``"exact"``: certified hull distance (0 only for intersecting hulls);
-        ``"svc-compat"``: the authors' SVC formula (can give 0 for separable hulls).
+        ``"exact"``: certified hull distance (0 only for hulls within the separability
+        tolerance); ``"svc-compat"``: the authors' SVC formula (can give 0 for
+        separable hulls).
+    tol : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance of ``"exact"``, relative to the radius of the kept
+        points of ``X`` (:func:`~harness.geometry.pairwise.pairwise_hull_distances`).
 
     Returns
     -------
@@ -121,6 +127,14 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
         raise ValueError(f"The 'min_cluster_size' parameter of {caller} must be an int >= 1 "
                          f"or None. Got {min_cluster_size!r} instead.")
     X, a, cl = _check_clustering(X, assignment, cluster_labels, caller)
+    scale = working_exponent(X)  # extreme magnitudes: computed at a safe scale (_scaling)
+    return to_user_units(_label_distance_matrix(to_working_scale(X, scale), a, cl, labels,
+                                                min_cluster_size, method, tol), scale)
+
+
+def _label_distance_matrix(X, a, cl, labels, min_cluster_size, method, tol):
+    """:func:`label_distance_matrix` on checked inputs of a safe magnitude."""
+    caller = "label_distance_matrix"
     order = sorted_label_order(np.unique(cl)) if labels is None else list(labels)
     pos = {lab: i for i, lab in enumerate(order)}
     unknown = sorted({str(v) for v in cl.tolist()} - {str(v) for v in order})
@@ -137,7 +151,7 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
     if kept.size < 2:
         return D
     mask = (a >= 0) & keep[np.maximum(a, 0)]
-    Dc, _ = pairwise_hull_distances(X[mask], a[mask], method=method)
+    Dc, _ = pairwise_hull_distances(X[mask], a[mask], method=method, tol_lp=tol)
     # pairwise_hull_distances orders groups as np.unique(groups) == kept.
     lab_idx = np.array([pos[v] for v in cl[kept].tolist()])
     S = np.zeros((n, n))
@@ -153,7 +167,7 @@ def label_distance_matrix(X, assignment, cluster_labels=None, labels=None, *,
 
 
 def fixed_clustering_distances(X_new, assignment, cluster_labels=None, labels=None, *,
-                               min_cluster_size=None, method="exact"):
+                               min_cluster_size=None, method="exact", tol=SEPARABILITY_TOL):
     """Check that a given clustering still separates a new representation; measure it.
 
     The fine-tuning paper did not recluster every snapshot: it kept one clustering,
@@ -167,26 +181,30 @@ def fixed_clustering_distances(X_new, assignment, cluster_labels=None, labels=No
     X_new : array-like of shape (n_samples, n_features_new)
     assignment, cluster_labels, labels, min_cluster_size, method
         As in :func:`label_distance_matrix`.
+    tol : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance of the check and of the distances, relative to the
+        radius of the assigned points of ``X_new``.
 
     Returns
     -------
     separates : bool
-        Every pair of clusters of different labels has disjoint hulls in `X_new` (all
-        clusters checked, whatever `min_cluster_size`).
+        Every pair of clusters of different labels is separable at ``tol`` in `X_new`
+        (all clusters checked, whatever `min_cluster_size`).
     D : ndarray of shape (n_labels, n_labels)
         :func:`label_distance_matrix` when `separates`, else zeros off the diagonal
         (the authors' convention; ``nan`` where a label has no cluster).
     """
     caller = "fixed_clustering_distances"
     X, a, cl = _check_clustering(X_new, assignment, cluster_labels, caller)
+    X = to_working_scale(X, working_exponent(X))  # the distances below scale back
     m = a >= 0
-    S = pairwise_separable(X[m], a[m])
+    S = pairwise_separable(X[m], a[m], tol=tol)
     present = np.unique(a[m])
     lab = cl[present]
     cross = lab[:, None] != lab[None, :]
     separates = bool(np.all(S[cross]))
     D = label_distance_matrix(X, a, cl, labels, min_cluster_size=min_cluster_size,
-                              method=method) if separates else None
+                              method=method, tol=tol) if separates else None
     if D is None:
         order = sorted_label_order(np.unique(cl)) if labels is None else list(labels)
         D = np.zeros((len(order), len(order)))

@@ -12,14 +12,17 @@ Each pair runs the active set of :mod:`._active_set` (the Wolfe fallback of
 (:func:`~harness.geometry.certificates.center_and_scale`). What is batched is the full
 pricing, the linear-minimisation oracle: in each round every group is multiplied once
 with the matrix of the current directions of all its unfinished pairs
-(:func:`_batched_projections`), instead of one product per pair. Pairs the bounds cannot
-settle go to the LP oracle of :mod:`.separability`, and each finished pair is certified
+(:func:`_batched_projections`), instead of one product per pair. A pair is separable
+when its distance exceeds the separability tolerance times the radius of all the data;
+pairs the bounds cannot settle are settled by a copy of their solver
+(:func:`~harness.geometry.hull_distance._lp_answer`, the LP oracle of
+:mod:`.separability` only where it cannot), and each finished pair is certified
 and built into a :class:`~harness.geometry.hull_distance.HullDistance` exactly as
 :func:`~harness.geometry.hull_distance.hull_distance` does.
 
 :func:`pairwise_separable` needs only verdicts: a centroid-direction plane with a
 certified gap settles most well separated pairs before any solver runs, and each
-solver stops at the first certified positive lower bound.
+solver stops at the first certified lower bound above the tolerance.
 """
 
 from dataclasses import dataclass
@@ -33,8 +36,8 @@ from ._blas import with_one_blas_thread
 from ._validation import check_groups
 from ._wolfe import wolfe_fallback
 from .certificates import batched_certified_gaps, center_and_scale, certified_gap
-from .hull_distance import _finish, _probe_budget, hull_distance, upper_bound
-from .separability import _separating_hyperplane
+from .hull_distance import _finish, _hull_distance, _lp_answer, _probe_budget
+from .separability import SEPARABILITY_TOL
 from .svc_compat import svc_compat_distance
 
 __all__ = ["PairwiseHullInfo", "pairwise_hull_distances", "pairwise_separable"]
@@ -133,7 +136,7 @@ def _pairwise_core(X, groups, *, rtol, atol, max_iter, tol_lp, verdict_only, cal
         gaps = batched_certified_gaps(scaled, [pairs[p] for p in todo],
                                        [cents[pairs[p][0]] - cents[pairs[p][1]] for p in todo])
         for p, gp in zip(todo, gaps):
-            if gp > fast_tol:
+            if gp > max(fast_tol, tol_lp):
                 verdict[p] = True
     undecided = [p for p in range(len(pairs)) if verdict[p] is None or not verdict_only]
     for start in range(0, len(undecided), _PAIR_BLOCK):
@@ -161,7 +164,7 @@ def _pairwise_core(X, groups, *, rtol, atol, max_iter, tol_lp, verdict_only, cal
                     # its own certifies in ~600 iterations). Re-solve the pair alone.
                     results[p] = _retry_alone(orig[g], orig[h], labels[g], labels[h],
                                               rtol=rtol, atol=atol, max_iter=max_iter,
-                                              tol_lp=tol_lp)
+                                              tol_lp=tol_lp, radius=R)
             solvers[p] = None
     S = np.zeros((k, k), bool)
     for p, (g, h) in enumerate(pairs):
@@ -186,9 +189,10 @@ def _pairwise_core(X, groups, *, rtol, atol, max_iter, tol_lp, verdict_only, cal
 
 
 def _retry_alone(A, B, label_a, label_b, **tolerances):
-    """:func:`hull_distance` of one pair, centred and scaled on its own points."""
+    """:func:`hull_distance` of one pair, centred and scaled on its own points (the
+    tolerance keeps the whole data's ``radius``)."""
     try:
-        return hull_distance(A, B, **tolerances)
+        return _hull_distance(A, B, **tolerances)
     except SolverError as error:
         raise SolverError(f"groups {label_a!s} and {label_b!s}: {error}") from error
 
@@ -227,9 +231,10 @@ def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, R, ver
 
             def settle_by_gap():
                 # The certified gap is below the plain one: check it only when that can pass.
-                if verdict[p] is None and nx > 0 and (pa.min() - pb.max()) / nx > fast_tol:
+                bar = max(fast_tol, tol_lp)  # the data are scaled by R: tol_lp * R is tol_lp
+                if verdict[p] is None and nx > 0 and (pa.min() - pb.max()) / nx > bar:
                     g, h = pairs[p]
-                    if certified_gap(scaled[g], scaled[h], x / nx)[0] > fast_tol:
+                    if certified_gap(scaled[g], scaled[h], x / nx)[0] > bar:
                         verdict[p] = True
 
             if verdict_only:
@@ -255,9 +260,8 @@ def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, R, ver
             if sv.done and verdict[p] is None and (verdict_only or lp_due):
                 g, h = pairs[p]
                 n_lp += 1
-                lp_plane[p] = _separating_hyperplane(
-                    orig[g], orig[h], tol=tol_lp, initial_direction=x if nx > 0 else None,
-                    upper_bound=upper_bound(sv, R))
+                lp_plane[p] = _lp_answer(sv, orig[g], orig[h], R=R, tol_lp=tol_lp,
+                                         direction=x if nx > 0 else None)
                 verdict[p] = lp_plane[p] is not None
                 if verdict[p] and not verdict_only and sv.n_iter < max_iter:
                     # Separable but not yet certified: keep iterating.
@@ -274,7 +278,7 @@ def _run_block(block, pairs, solvers, verdict, lp_plane, scaled, orig, *, R, ver
 
 
 def pairwise_hull_distances(X, groups, *, method="exact", rtol=1e-6, atol=1e-9,
-                            max_iter=100_000, tol_lp=1e-9):
+                            max_iter=100_000, tol_lp=SEPARABILITY_TOL):
     r"""Distances between the convex hulls of every pair of groups of points.
 
     .. math::
@@ -296,14 +300,16 @@ def pairwise_hull_distances(X, groups, *, method="exact", rtol=1e-6, atol=1e-9,
         Group id of each row; ``k`` distinct ids.
     method : {"exact", "svc-compat"}, default="exact"
     rtol, atol, max_iter, tol_lp
-        As in :func:`hull_distance` (``atol`` relative to the radius of all of X).
+        As in :func:`hull_distance`, with ``atol`` and the separability tolerance
+        ``tol_lp`` relative to the radius ``R`` of all of X: a pair closer than
+        ``tol_lp * R`` gets distance 0 and verdict False, whatever the other groups.
 
     Returns
     -------
     D : ndarray of shape (k, k)
         Symmetric, 0 on the diagonal; row/column ``i`` is ``info.labels[i]``
-        (``np.unique(groups)``). 0 off the diagonal only for intersecting hulls
-        (exact) or a failed SVC fit (svc-compat).
+        (``np.unique(groups)``). 0 off the diagonal only for hulls within the
+        separability tolerance (exact) or a failed SVC fit (svc-compat).
     info : PairwiseHullInfo
         Bounds, verdicts, iteration counts, number of LPs.
 
@@ -361,25 +367,28 @@ def pairwise_hull_distances(X, groups, *, method="exact", rtol=1e-6, atol=1e-9,
 
 
 
-def pairwise_separable(X, groups, *, tol=1e-9, fast_tol=1e-6):
-    r"""Strict linear separability of every pair of groups: a (k, k) boolean matrix.
+def pairwise_separable(X, groups, *, tol=SEPARABILITY_TOL, fast_tol=1e-6):
+    r"""Linear separability of every pair of groups at tolerance ``tol``: a (k, k) boolean matrix.
 
-    ``S[g, h]`` is True when :math:`\operatorname{conv} X_g \cap \operatorname{conv}
-    X_h = \emptyset`. A pair is declared separable without an LP when a few batched
-    Wolfe iterations yield a direction whose certified gap (rigorous rounding bound,
-    on the globally centred data scaled to radius 1) exceeds ``fast_tol``, i.e. the
-    hull distance provably exceeds ``fast_tol * R``; there the LP is well conditioned
-    and always agrees. Every other pair is settled by the LP oracle of
-    :func:`~harness.geometry.separability.are_separable` with tolerance ``tol``.
+    ``S[g, h]`` is True when :math:`\operatorname{dist}(\operatorname{conv} X_g,
+    \operatorname{conv} X_h) > \mathrm{tol} \cdot R`, ``R`` the radius of all of X
+    about its mean (:data:`~harness.geometry.separability.SEPARABILITY_TOL`). A pair is
+    declared separable at once when a centroid direction, or a few batched iterations
+    of the nearest-point solver, give a direction whose certified gap (rigorous rounding
+    bound, on the globally centred data scaled to radius 1) exceeds ``max(fast_tol,
+    tol)``. Every other pair is settled by the solver's own bounds (a pair of points of
+    the two hulls at most ``tol * R`` apart proves the answer False), and the LP of
+    :func:`~harness.geometry.separability.separating_hyperplane` decides only what
+    they cannot (a distance within rounding of ``tol * R``).
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
     groups : array-like of int, shape (n_samples,)
-    tol : float, default=1e-9
-        ``tol`` of the LP oracle.
+    tol : float, default=SEPARABILITY_TOL (1e-6)
+        The separability tolerance, relative to the radius of X.
     fast_tol : float, default=1e-6
-        Relative certified gap that settles a pair without an LP.
+        Relative certified gap that settles a pair at once (never below ``tol``).
 
     Returns
     -------

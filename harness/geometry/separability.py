@@ -14,7 +14,16 @@ from harness.exceptions import HarnessWarning, SolverError
 from ._validation import check_point_sets
 from .certificates import center_and_scale, certified_gap
 
-__all__ = ["are_separable", "separating_hyperplane"]
+__all__ = ["SEPARABILITY_TOL", "are_separable", "separating_hyperplane"]
+
+#: The separability tolerance tau of every verdict in the harness: two point sets count
+#: as linearly separable when the distance between their convex hulls exceeds
+#: ``tau * R``, R the radius of the data analysed (its largest distance from its mean).
+#: Representations are float32 (unit roundoff 6e-8 relative to a vector's norm), so hulls
+#: closer than ~1e-7 R touch within the data's own resolution; 1e-6 sits an order of
+#: magnitude above it and six below the smallest gaps the claims read (docs/claims.md,
+#: "The separability tolerance").
+SEPARABILITY_TOL = 1e-6
 
 # scipy.optimize.linprog status codes (see its docstring).
 _LP_STATUS = {
@@ -141,7 +150,7 @@ def _verified_plane(A, B, w, *, threshold_per_norm):
     return None
 
 
-def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
+def separating_hyperplane(A, B, *, tol=SEPARABILITY_TOL, feasibility_tol=1e-7, max_rounds=50,
                           upper_bound=None, sure_direction=None):
     r"""Find a verified strictly separating hyperplane of two point sets, or ``None``.
 
@@ -178,7 +187,7 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
     ----------
     A : array-like of shape (n_a, d)
     B : array-like of shape (n_b, d)
-    tol : float, default=1e-9
+    tol : float, default=SEPARABILITY_TOL (1e-6)
         Relative margin required of a verified plane: its certified gap along the unit
         normal must exceed ``tol * R``, with ``R`` the radius of the centred data. Hulls
         closer than that (relative to the data's size) are reported as not separable.
@@ -283,10 +292,15 @@ def separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50
                                   sure_direction=sure_direction)
 
 
-def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=50,
+def _separating_hyperplane(A, B, *, tol=SEPARABILITY_TOL, feasibility_tol=1e-7, max_rounds=50,
                            initial_direction=None, upper_bound=None, sure_direction=None,
-                           lp_memo=None):
+                           lp_memo=None, radius=None):
     """Unchecked core of :func:`separating_hyperplane` (inputs already validated).
+
+    ``radius`` is the R of the tolerance ``tol * R`` when the pair is part of a larger
+    data set (DirectProbe's clusters, the pairs of :mod:`.pairwise`): that set's radius,
+    so that a verdict does not depend on which other points are in the pair. Default:
+    the pair's own radius.
 
     ``lp_memo`` (a dict, for repeated calls on the same ``A``, ``B``) keeps the answer
     of the LP part, steps 2-4 below: it depends only on the sets and the tolerances
@@ -296,6 +310,8 @@ def _separating_hyperplane(A, B, *, tol=1e-9, feasibility_tol=1e-7, max_rounds=5
     (P, Q), mu, R = center_and_scale(A, B)
     if R == 0.0:  # every point is the same point: the hulls coincide
         return None
+    # The tolerance on the pair's scaled data: tol * radius, in units of the pair's R.
+    tol = tol * (radius / R) if radius is not None else tol
     if upper_bound is not None and upper_bound <= 0.5 * tol * R:
         return None  # no plane can pass the verification below (see Notes)
     if sure_direction is not None:
@@ -428,7 +444,7 @@ def _to_original(plane, mu, R):
     return w, float(b * R - w @ mu)
 
 
-def are_separable(A, B, *, tol=1e-9):
+def are_separable(A, B, *, tol=SEPARABILITY_TOL):
     r"""Whether the convex hulls of two point sets are disjoint (strictly separable).
 
     Equivalent to ``separating_hyperplane(A, B, tol=tol) is not None``: the answer is
@@ -446,7 +462,7 @@ def are_separable(A, B, *, tol=1e-9):
     ----------
     A : array-like of shape (n_a, d)
     B : array-like of shape (n_b, d)
-    tol : float, default=1e-9
+    tol : float, default=SEPARABILITY_TOL (1e-6)
         Relative margin a verified plane must exceed (times the data radius ``R``).
 
     Returns

@@ -14,6 +14,7 @@ import numpy as np
 
 from harness.exceptions import HarnessWarning
 
+from ._scaling import unit_scale
 from .label_distances import distance_vector
 
 __all__ = ["spatial_similarity", "spatial_similarity_from_matrices"]
@@ -55,6 +56,7 @@ def spatial_similarity(d1, d2):
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("spatial_similarity got nan or infinite distances; drop or fill "
                          "missing pairs first.")
+    x, y = unit_scale(x), unit_scale(y)  # r ignores scale; squares must not overflow
     xm = x - x.mean()
     ym = y - y.mean()
     nx, ny = np.linalg.norm(xm), np.linalg.norm(ym)

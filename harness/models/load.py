@@ -7,13 +7,13 @@ by what was actually loaded, not by a name.
 """
 
 import hashlib
-import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..exceptions import ModelNotAvailableError
+from ..exceptions import ModelFormatError, ModelNotAvailableError
+from .check import check_loading_info, check_model_directory, check_tokenizer
 from .registry import ModelSpec, package_model_dir, resolve_model
 
 logger = logging.getLogger(__name__)
@@ -104,14 +104,11 @@ def model_directory(spec, cache_dir=None):
 def model_config(name, cache_dir=None):
     """A model's ``config.json`` as a dict, without loading its weights.
 
-    Also checks that the weights are there (:func:`model_directory`), so that a missing
-    model fails before any data is read.
+    Also checks that the weights are there (:func:`model_directory`) and that the folder
+    agrees with itself (:func:`~harness.models.check.check_model_directory`: sizes, layer
+    count, hidden size, tokenizer files), so that a bad model fails before any data is read.
     """
-    directory = model_directory(resolve_model(name), cache_dir)
-    try:
-        return json.loads((directory / "config.json").read_text())
-    except ValueError as err:
-        raise ModelNotAvailableError(f"{directory / 'config.json'}: not valid JSON ({err}).") from None
+    return check_model_directory(model_directory(resolve_model(name), cache_dir))
 
 
 _FINGERPRINTS = {}
@@ -133,6 +130,22 @@ def weights_fingerprint(directory):
     return _FINGERPRINTS[stamp]
 
 
+def _from_pretrained(cls, directory, what, **kwargs):
+    """``cls.from_pretrained(directory)`` offline; a folder transformers cannot read is
+    bad input (one line naming it), not a bug."""
+    try:
+        return cls.from_pretrained(directory, local_files_only=True, **kwargs)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+        text = " ".join(str(err).split())[:300]
+        raise ModelFormatError(f"{directory}: {what} cannot be loaded ({type(err).__name__}: "
+                               f"{text}).") from None
+    except Exception as err:  # safetensors' SafetensorError and friends derive from Exception
+        if type(err).__module__.split(".")[0] not in ("safetensors", "tokenizers"):
+            raise
+        raise ModelFormatError(f"{directory}: {what} cannot be loaded ({type(err).__name__}: "
+                               f"{err}).") from None
+
+
 def load_model(name, *, device=None, cache_dir=None):
     """Load an encoder and its fast tokenizer by registry name, directory or hub id.
 
@@ -151,13 +164,19 @@ def load_model(name, *, device=None, cache_dir=None):
     ------
     ModelNotAvailableError
         When the weights cannot be found offline; the message says how to provide them.
+    ModelFormatError
+        The folder disagrees with itself or is damaged (:mod:`harness.models.check`):
+        sizes in ``config.json``, layers or embeddings of the weights, tokenizer files,
+        weights the architecture expected but did not find (or found and did not use).
     """
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     spec = resolve_model(name)
     directory = model_directory(spec, cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    config = check_model_directory(directory)
+    tokenizer = _from_pretrained(AutoTokenizer, directory, "the tokenizer")
+    check_tokenizer(directory, tokenizer, config)
     if not getattr(tokenizer, "is_fast", False):
         raise ModelNotAvailableError(
             f"{directory}: a fast tokenizer is required (for word alignment); add tokenizer.json."
@@ -171,15 +190,16 @@ def load_model(name, *, device=None, cache_dir=None):
         # float32 always: transformers 5 defaults to the checkpoint's dtype ("auto"), and
         # a bf16/fp16 checkpoint would otherwise be fine-tuned in half precision. bf16 is
         # opt-in as autocast over fp32 weights (see harness.extract.autocast).
-        model = AutoModel.from_pretrained(directory, local_files_only=True,
-                                          add_pooling_layer=False, dtype=torch.float32)
+        model, info = _from_pretrained(AutoModel, directory, "the model",
+                                       add_pooling_layer=False, dtype=torch.float32,
+                                       output_loading_info=True)
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
+    check_loading_info(directory, info)  # weights left random or unused are an error
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
-    config = json.loads((directory / "config.json").read_text())
     logger.info("loaded %s from %s (%s layers, hidden %s)", spec.name, directory,
                 config.get("num_hidden_layers"), config.get("hidden_size"))
     return LoadedModel(spec, directory, model, tokenizer, weights_fingerprint(directory))

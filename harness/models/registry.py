@@ -72,6 +72,12 @@ def resolve_model(name):
     """Return the :class:`ModelSpec` for a registry name, local directory or hub id."""
     if isinstance(name, ModelSpec):
         return name
+    if not str(name).strip():
+        # '' would otherwise be the current directory, or the tier's default model.
+        from ..exceptions import UnknownNameError
+
+        raise UnknownNameError(f"The model name is empty. Known: {', '.join(model_names())} "
+                               "(or a model directory, or a hub id 'org/name').")
     if name in MODELS:
         return MODELS.get(name)
     path = Path(name).expanduser()
@@ -102,7 +108,7 @@ def model_n_layers(name):
     if spec.scheme == "dir":
         try:
             return json.loads((Path(spec.location) / "config.json").read_text())["num_hidden_layers"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):  # damaged: load_model names it
             return None
     return None
 

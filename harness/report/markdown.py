@@ -266,6 +266,7 @@ def write_report(ws, records, out_dir, provenance):
     model = ws.tier.models[0]
     n = ws.n_layers(model)
     linear_tasks = [t for t in ws.tier.tasks if t != "trec-50"]
+    tier_tasks = ws.tier.tasks
     figs = []
     for name, draw in (
         ("fig2_min_distance.png",
@@ -279,6 +280,10 @@ def write_report(ws, records, out_dir, provenance):
         ("fig6_cka_by_layer.png",
          lambda p: figures.fig6_cka_by_layer(ws, model, list(ws.tier.tasks), p)),
     ):
+        if name.startswith(("fig3", "fig5")) and "pos" not in tier_tasks:
+            # Drawn for POS only (as in the paper); never fine-tune a task not selected.
+            figs.append(f"{name} (not drawn: pos is not among the selected tasks)")
+            continue
         try:
             draw(out / name)
             figs.append(name)

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..exceptions import HarnessError
 
-__all__ = ["SimilarityInputError", "MIN_SAMPLES", "check_pair", "centred", "CONSTANT_RTOL"]
+__all__ = ["SimilarityInputError", "MIN_SAMPLES", "check_pair", "centred", "CONSTANT_RTOL",
+           "unit_scale", "check_value"]
 
 #: The unbiased HSIC estimator divides by ``n (n - 3)``: it needs four examples, and the
 #: same floor serves every measure so that they all accept the same inputs.
@@ -71,6 +72,28 @@ def check_pair(X, Y, *, caller, min_samples=MIN_SAMPLES):
         raise SimilarityInputError(
             f"{caller} needs at least {min_samples} examples; got {X.shape[0]}.")
     return X, Y
+
+
+def unit_scale(X):
+    """``X`` divided by the power of two that brings its largest magnitude into
+    ``[0.5, 1)``.
+
+    Every measure here ignores an input's scale, but computes squares and products of
+    its values: at magnitude 1e160 they overflow, at 1e-160 they underflow, and the input
+    then looked constant or gave NaN. A power of two changes no digit (``np.ldexp`` is
+    exact), so inputs of ordinary magnitude give the same value, bit for bit.
+    """
+    m = float(np.max(np.abs(X))) if X.size else 0.0
+    return X if m == 0.0 else np.ldexp(X, -int(np.frexp(m)[1]))
+
+
+def check_value(value, *, caller):
+    """``value`` as a float; raise rather than return NaN or infinity (never a number)."""
+    value = float(value)
+    if not np.isfinite(value):
+        raise SimilarityInputError(f"{caller}: the similarity came out as {value} for these "
+                                   "inputs; it is undefined for them.")
+    return value
 
 
 def centred(X, *, name, caller):

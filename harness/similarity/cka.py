@@ -40,7 +40,7 @@ symmetric in ``X`` and ``Y``.
 
 import numpy as np
 
-from ._validation import SimilarityInputError, centred, check_pair
+from ._validation import SimilarityInputError, centred, check_pair, unit_scale
 
 __all__ = ["linear_cka", "hsic_terms"]
 
@@ -95,6 +95,7 @@ def linear_cka(X, Y, *, debiased=False, method="auto"):
         raise SimilarityInputError(f"The 'method' parameter of {caller} must be one of "
                                    f"{', '.join(METHODS)}; got {method!r}.")
     X, Y = check_pair(X, Y, caller=caller)
+    X, Y = unit_scale(X), unit_scale(Y)  # CKA ignores scale; squares must not overflow
     Xc = centred(X, name="X", caller=caller)
     Yc = centred(Y, name="Y", caller=caller)
     if method == "auto":

@@ -60,6 +60,7 @@ class MinibatchCKA:
         self.n_samples_ = 0
         self._sums = np.zeros(3)
         self._dims = None
+        self._exponents = {}
 
     def update(self, X, Y):
         """Add one batch: ``X`` (m, d1) and ``Y`` (m, d2), the same ``m >= 4`` examples."""
@@ -70,6 +71,7 @@ class MinibatchCKA:
                 f"MinibatchCKA.update: batch {self.n_batches_ + 1} has {dims[0]} and {dims[1]} "
                 f"features; earlier batches had {self._dims[0]} and {self._dims[1]}.")
         self._dims = dims
+        X, Y = self._scaled(X, "X"), self._scaled(Y, "Y")
         # Centring each batch changes no unbiased estimate (it is translation-invariant)
         # and keeps the Gram-free sums from cancelling large means.
         X = X - X.mean(axis=0)
@@ -78,6 +80,20 @@ class MinibatchCKA:
         self.n_batches_ += 1
         self.n_samples_ += X.shape[0]
         return self
+
+    def _scaled(self, A, name):
+        """``A`` times the power of two fixed by the first batch (sums over batches must
+        share one scale), so that squares stay in range; a batch whose magnitude is far
+        from the first one's (past 2**+-100 after scaling) is refused."""
+        m = float(np.max(np.abs(A)))
+        if name not in self._exponents:
+            self._exponents[name] = int(np.frexp(m)[1]) if m else 0
+        A = np.ldexp(A, -self._exponents[name])
+        if m and not 2.0 ** -100 <= float(np.max(np.abs(A))) <= 2.0 ** 100:
+            raise SimilarityInputError(
+                f"MinibatchCKA.update: batch {self.n_batches_ + 1} of {name} has magnitude "
+                f"{m:.3g}, too far from the first batch's for sums over batches in float64.")
+        return A
 
     def value(self):
         """The minibatch CKA of the batches seen (the mean's ``1/k`` cancels)."""

@@ -40,7 +40,7 @@ import scipy.stats
 from scipy.spatial.distance import pdist
 
 from ..registry import unknown_name_message
-from ._validation import SimilarityInputError, centred, check_pair
+from ._validation import SimilarityInputError, centred, check_pair, check_value, unit_scale
 
 __all__ = ["rdm", "compare_rdms", "rsa", "RDM_METRICS", "COMPARE_METHODS"]
 
@@ -142,12 +142,15 @@ def compare_rdms(a, b, method="corr"):
     if a.shape != b.shape or a.size < 2:
         raise SimilarityInputError(f"compare_rdms needs two RDMs of the same pairs (at least "
                                    f"2); got {a.size} and {b.size} entries.")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise SimilarityInputError("compare_rdms: an RDM holds NaN or infinity.")
+    a, b = unit_scale(a), unit_scale(b)  # every comparison ignores an RDM's scale
     for name, v in (("first", a), ("second", b)):
         spread = np.ptp(v) if method != "cosine" else np.max(np.abs(v))
         if spread == 0.0 or spread <= 1e-13 * np.max(np.abs(v)):
             raise SimilarityInputError(f"compare_rdms: the {name} RDM is constant; its "
                                        f"{method} similarity is undefined.")
-    return float(np.clip(compare(a, b), -1.0, 1.0))
+    return check_value(np.clip(compare(a, b), -1.0, 1.0), caller="compare_rdms")
 
 
 def rsa(X, Y, *, metric="euclidean", method="corr"):
@@ -199,6 +202,7 @@ def rsa(X, Y, *, metric="euclidean", method="corr"):
     _lookup(RDM_METRICS, metric, "RDM metric", caller)
     _lookup(COMPARE_METHODS, method, "RDM comparison method", caller)
     X, Y = check_pair(X, Y, caller=caller)
+    X, Y = unit_scale(X), unit_scale(Y)  # RSA ignores scale; squares must not overflow
     centred(X, name="X", caller=caller)  # raises on a constant input
     centred(Y, name="Y", caller=caller)
     return compare_rdms(rdm(X, metric), rdm(Y, metric), method)

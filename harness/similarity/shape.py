@@ -23,7 +23,7 @@ chord between two unit vectors, with :math:`Q^*` from the SVD of :math:`\bar X^\
 
 import numpy as np
 
-from ._validation import centred, check_pair
+from ._validation import centred, check_pair, unit_scale
 
 __all__ = ["angular_shape_distance"]
 
@@ -69,6 +69,7 @@ def angular_shape_distance(X, Y):
     """
     caller = "angular_shape_distance"
     X, Y = check_pair(X, Y, caller=caller)
+    X, Y = unit_scale(X), unit_scale(Y)  # the angle ignores scale; squares must not overflow
     Xc = centred(X, name="X", caller=caller)
     Yc = centred(Y, name="Y", caller=caller)
     d = max(Xc.shape[1], Yc.shape[1])

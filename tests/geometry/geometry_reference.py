@@ -15,6 +15,7 @@ __all__ = [
     "are_separable_reference",
     "hull_distance_reference",
     "hull_distance_svm_reference",
+    "separable_at_reference",
 ]
 
 
@@ -90,6 +91,16 @@ def hull_distance_reference(A, B):
     u, _ = nnls(E, f)
     r = float(np.linalg.norm(E @ u - f))
     return c * r / np.sqrt(1.0 - r * r)
+
+
+def separable_at_reference(A, B, tol, radius):
+    """Separable at tolerance ``tol``: the exact hull distance exceeds ``tol * radius``.
+
+    The definition the harness's verdicts implement
+    (:data:`harness.geometry.separability.SEPARABILITY_TOL`), computed by brute force
+    with :func:`hull_distance_reference`.
+    """
+    return bool(hull_distance_reference(A, B) > tol * radius)
 
 
 def hull_distance_svm_reference(A, B):

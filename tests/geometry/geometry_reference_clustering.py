@@ -31,12 +31,14 @@ def separable_lp(A, B):
     return are_separable_reference((A - mu) / R, (B - mu) / R)
 
 
-def cluster_labels_naive(X, y):
+def cluster_labels_naive(X, y, separable=None):
     """Greedy DirectProbe by brute force; returns the partition as sorted tuples.
 
     Same tie rule as the fast code: order candidate pairs by squared centroid
     distance, then by ``(min node id, max node id)``, where point ``i`` is node ``i``
-    and the ``k``-th accepted merge creates node ``n + k``.
+    and the ``k``-th accepted merge creates node ``n + k``. ``separable(A, B)`` decides
+    a merge against each other-label cluster (default :func:`separable_lp`, strict
+    separability).
 
     Returns
     -------
@@ -46,6 +48,7 @@ def cluster_labels_naive(X, y):
     X = np.asarray(X, float)
     y = np.asarray(y)
     n = len(X)
+    separable = separable_lp if separable is None else separable
     clusters = {i: [i] for i in range(n)}  # node id -> members
     rejected = set()
     next_id = n
@@ -66,7 +69,7 @@ def cluster_labels_naive(X, y):
         _, a, b = best
         merged = clusters[a] + clusters[b]
         lab = y[merged[0]]
-        ok = all(separable_lp(X[merged], X[m]) for q, m in clusters.items()
+        ok = all(separable(X[merged], X[m]) for q, m in clusters.items()
                  if y[m[0]] != lab)
         if ok:
             del clusters[a], clusters[b]

@@ -184,12 +184,13 @@ def test_nearly_touching_hulls_fall_back_to_wolfe(monkeypatch):
 
     monkeypatch.setattr(hd_mod, "wolfe_fallback", counted)
     monkeypatch.setattr(pairwise_mod, "wolfe_fallback", counted)
-    A, B = nearly_touching_pair(0, 3e-6)
-    res = hull_distance(A, B)
+    A, B = nearly_touching_pair(0, 3e-6)  # ~4e-8 R apart: below the default tolerance
+    res = hull_distance(A, B, tol_lp=1e-9)
     assert len(calls) == 1
     check_certificate(A, B, res)
     D, info = pairwise_hull_distances(np.vstack([A, B]), np.r_[np.zeros(300, int),
-                                                                np.ones(300, int)])
+                                                                np.ones(300, int)],
+                                      tol_lp=1e-9)
     assert len(calls) == 2
     assert close(D[0, 1], 3e-6, rtol=1e-6, floor=0.0)
 

@@ -176,9 +176,9 @@ def test_known_overlap_needs_no_lp(seed, monkeypatch):
     _no_lp(monkeypatch)
     X = np.vstack([A, B])
     R = np.linalg.norm(X - X.mean(0), axis=1).max()
-    assert separating_hyperplane(A, B, upper_bound=0.4e-9 * R) is None
+    assert separating_hyperplane(A, B, tol=1e-9, upper_bound=0.4e-9 * R) is None
     with pytest.raises(AssertionError, match="the LP ran"):
-        separating_hyperplane(A, B, upper_bound=0.6e-9 * R)  # above tol * R / 2
+        separating_hyperplane(A, B, tol=1e-9, upper_bound=0.6e-9 * R)  # above tol * R / 2
 
 
 def _segments(gap):
@@ -228,7 +228,7 @@ def test_sure_direction_near_the_threshold_leaves_the_verdict_to_the_lp(k, lp_pl
     calls = _counted_lp(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HarnessWarning)
-        plane = separating_hyperplane(A, B, sure_direction=np.array([-1.0, 0.0]))
+        plane = separating_hyperplane(A, B, tol=1e-9, sure_direction=np.array([-1.0, 0.0]))
     assert calls and (plane is not None) is lp_plane
 
 
