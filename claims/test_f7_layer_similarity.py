@@ -18,7 +18,12 @@ labels, whose correlation is undefined: such a (snapshot, layer) is listed and l
 of the ordering, and at the end it fails the floor, since a layer whose original clustering
 no longer separates has not kept its structure) and correlated with the original's
 (Pearson over the label pairs with a distance).
-Precondition: at least two such layers.
+Precondition: the top layer is linear at the start (footnote 10 excludes non-linear
+*tasks*; a top layer without a distance vector cannot show that higher layers change
+more, and the claim must not hold on the lower layers alone), and at least two such
+layers. Rule (:func:`rule_layer_similarity`): the depth ordering at every snapshot, the
+top layer changed more than the lowest compared layer by more than the ordering
+tolerance at the end (a flat profile does not hold), and the floor.
 """
 
 import pytest
@@ -38,8 +43,9 @@ HEADLINE = "top {similarity_top}, min {min_similarity_end}; {n_order_violations}
 
 def rule_text(tol=ORDER_TOLERANCE, floor=FLOOR):
     return (f"at every snapshot no deeper layer is more similar to its original than a "
-            f"shallower one by more than {tol}, and every layer's similarity is > {floor} at "
-            "the end")
+            f"shallower one by more than {tol}; at the end the top layer is less similar than "
+            f"the lowest compared layer by more than {tol}, and every layer's similarity is "
+            f"> {floor}")
 
 
 def rule_layer_similarity(similarity, final, tol=ORDER_TOLERANCE, floor=FLOOR):
@@ -55,12 +61,28 @@ def rule_layer_similarity(similarity, final, tol=ORDER_TOLERANCE, floor=FLOOR):
 
     Holds when (a) at every snapshot no layer is more similar to its original than any
     shallower layer by more than ``tol`` (all pairs ``l < l'``: ``s[l'] <= s[l] + tol``),
-    and (b) every compared layer's similarity is above ``floor`` at the end (every layer
-    defined there).
+    (b) the top layer changed more than the lowest compared layer by the end
+    (:func:`top_changed_more`), and (c) every compared layer's similarity is above
+    ``floor`` at the end (every layer defined there).
     """
     violations = order_violations(similarity, tol)
     above = bool(final) and all(s is not None and s > floor for s in final.values())
-    return not violations and above, rule_text(tol, floor)
+    return not violations and top_changed_more(final, tol) and above, rule_text(tol, floor)
+
+
+def top_changed_more(final, tol=ORDER_TOLERANCE):
+    """The deepest layer of ``final`` (``{layer: similarity at the end}``) is less similar
+    to its original than the shallowest by more than ``tol``.
+
+    (a) alone tolerates a flat profile (every layer at 0.99): "higher layers change more"
+    needs the top to have moved measurably further than the bottom. Undefined on either
+    side (None), or fewer than two layers, does not show it.
+    """
+    layers = sorted(final)
+    if len(layers) < 2:
+        return False
+    lowest, top = final[layers[0]], final[layers[-1]]
+    return lowest is not None and top is not None and lowest - top > tol
 
 
 def order_excesses(similarity):
@@ -102,6 +124,13 @@ def check_layer_similarity(ws, cell, seed):
     ev = Evidence(CLAIM, cell, headline=HEADLINE)
     numbers = dict(similarity_end_by_layer=end, layers_compared=compared,
                    layers_not_linear=not_linear, undefined=undefined, n_snapshots=len(updates))
+    if n not in compared:
+        # Footnote 10 leaves out non-linear tasks, not layers: the claim is about the top
+        # layers, and must not hold on the lower layers alone.
+        return ev.inapplicable(
+            f"the top layer (layer {n}) is not linear at the start: it has no distance "
+            "vector to compare, and the claim is about the top layers", rule=rule_text(),
+            **numbers)
     if len(compared) < 2:
         return ev.inapplicable(
             f"fewer than two transformer layers are linear at the start (layers not linear: "
@@ -113,6 +142,7 @@ def check_layer_similarity(ws, cell, seed):
     defined_end = [s for s in final.values() if s is not None]
     numbers.update(
         similarity_top=final[compared[-1]],
+        similarity_lowest=final[compared[0]],
         min_similarity_end=min(defined_end) if defined_end else None,
         n_order_violations=len(violations),
         max_order_excess=max((v[3] for v in order_excesses(per_snapshot)), default=None),

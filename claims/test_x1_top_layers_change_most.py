@@ -18,8 +18,10 @@ Layer 0 (the embeddings) is recorded and left out of the ordering, as F7 leaves 
 Rule, fixed before the claim was run: the CKA is non-increasing with depth up to the
 tolerance of F7, 0.02 (``claims/test_f7_layer_similarity.ORDER_TOLERANCE``: the
 resolution of the paper's Fig. 4 as read in FINDINGS.md section 6): no layer is more
-similar to its original than any shallower one by more than 0.02. Precondition: at
-least two transformer layers with a defined CKA.
+similar to its original than any shallower one by more than 0.02, and the top layer's
+CKA is below the lowest compared layer's by more than 0.02 (a flat profile shows no
+layer changing most). Precondition: the top layer's CKA is defined, and at least two
+transformer layers have one.
 
 Also recorded (not part of the rule): the paper's spatial similarity of the same layers
 at the end (F7's, where the original layer is linear) and Spearman's rho between the two
@@ -29,7 +31,8 @@ rankings of the layers (:func:`harness.analyses.similarity.rank_agreement`).
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle
-from claims.test_f7_layer_similarity import ORDER_TOLERANCE, order_excesses, order_violations
+from claims.test_f7_layer_similarity import (ORDER_TOLERANCE, order_excesses, order_violations,
+                                             top_changed_more)
 from harness.analyses import similarity
 
 CLAIM = "X1"
@@ -39,7 +42,8 @@ HEADLINE = ("CKA layer 1 {cka_layer1}, top {cka_top}; {n_order_violations} order
 
 def rule_text(tol=ORDER_TOLERANCE):
     return (f"the debiased CKA of each transformer layer to its original does not grow with "
-            f"depth by more than {tol} (all pairs of layers)")
+            f"depth by more than {tol} (all pairs of layers), and the top layer's is lower "
+            f"than the lowest compared layer's by more than {tol}")
 
 
 def rule_top_layers_change_most(cka, tol=ORDER_TOLERANCE):
@@ -50,9 +54,12 @@ def rule_top_layers_change_most(cka, tol=ORDER_TOLERANCE):
     cka : dict
         ``{layer: CKA to the original at the end}`` over the compared layers.
 
-    Holds when no pair of layers ``l < l'`` has ``cka[l'] > cka[l] + tol``.
+    Holds when no pair of layers ``l < l'`` has ``cka[l'] > cka[l] + tol``, and the top
+    layer's CKA is below the lowest compared layer's by more than ``tol``
+    (:func:`~claims.test_f7_layer_similarity.top_changed_more`: a flat profile, CKA 1.0
+    everywhere, shows no layer changing most).
     """
-    return not order_violations([cka], tol), rule_text(tol)
+    return not order_violations([cka], tol) and top_changed_more(cka, tol), rule_text(tol)
 
 
 def check_top_layers_change_most(ws, cell, seed):
@@ -67,6 +74,11 @@ def check_top_layers_change_most(ws, cell, seed):
         pearson_end_by_layer=agreement["pearson"], layers_ranked=agreement["ranked_layers"],
         spearman_pearson_vs_cka=agreement["spearman"])
     ev = Evidence(CLAIM, cell, headline=HEADLINE)
+    top = len(records) - 1
+    if top not in compared:
+        # As F7: the claim is about the top layers; it must not hold on the others alone.
+        return ev.inapplicable(f"the top layer's (layer {top}) CKA is undefined: "
+                               f"{records[top]['undefined']}", rule=rule_text(), **numbers)
     if len(compared) < 2:
         return ev.inapplicable("fewer than two transformer layers have a defined CKA",
                                rule=rule_text(), **numbers)

@@ -23,8 +23,11 @@ change the representation arbitrarily"; F7's floor), carried over to CKA, which 
 same two anchors (1: the same representation up to rotation and scale; 0: unrelated).
 
 Rule: DEP's reconfiguration depth is strictly lower than TREC-50's (TREC-50 may have no
-reconfigured layer). Not applicable when neither task has a reconfigured layer (no depth
-to compare); not run when the tier's selection lacks TREC-50.
+reconfigured layer). A DEP that never falls below the threshold does not reconfigure
+"most of the model": the finding fails, it is no missing precondition. Not applicable
+only when a task has no transformer layer with a defined CKA (its depth was not
+measured: an unmeasured TREC-50 must not count as "never reconfigured"); not run when
+the tier's selection lacks TREC-50.
 """
 
 import pytest
@@ -53,8 +56,8 @@ def first_below(cka, threshold=THRESHOLD):
 
 def rule_parsing_reconfigures_deeper(deep_first, shallow_first, threshold=THRESHOLD):
     """Holds when ``deep_first`` (DEP's depth) is a layer and is below ``shallow_first``
-    (TREC-50's; None is above every layer). Both None: undecidable (the check reports
-    not applicable before calling this)."""
+    (TREC-50's; None is above every layer). DEP with no reconfigured layer does not hold,
+    whatever TREC-50 does."""
     holds = deep_first is not None and (shallow_first is None or deep_first < shallow_first)
     return holds, rule_text(threshold)
 
@@ -71,9 +74,11 @@ def check_parsing_reconfigures_deeper(ws, cell, seed):
                    dep_cka_by_layer=list(per_task[DEEP].values()),
                    trec_cka_by_layer=list(per_task[SHALLOW].values()))
     ev = Evidence(CLAIM, cell, headline=HEADLINE)
-    if deep is None and shallow is None:
-        return ev.inapplicable(f"no transformer layer of either task has a CKA below "
-                               f"{THRESHOLD}: no reconfiguration depth to compare",
+    unmeasured = [task for task, cka in per_task.items()
+                  if all(v is None for v in cka.values())]
+    if unmeasured:
+        return ev.inapplicable(f"no transformer layer of {', '.join(unmeasured)} has a "
+                               "defined CKA: its reconfiguration depth was not measured",
                                rule=rule_text(), **numbers)
     holds, rule = rule_parsing_reconfigures_deeper(deep, shallow)
     return ev.decide(holds, rule, **numbers)

@@ -33,6 +33,12 @@ def test_x1_rule_tolerates_0_02_and_no_more():
     assert not rule_top_layers_change_most({1: 0.5, 2: 0.7, 3: 0.9})[0]  # reversed
 
 
+@pytest.mark.parametrize("cka", [{1: 1.0, 2: 1.0, 3: 1.0}, {1: 0.99, 2: 0.985, 3: 0.975}])
+def test_x1_a_flat_profile_does_not_show_the_top_layers_changing_most(cka):
+    # Ordered within the tolerance, but the top layer is not below layer 1 by more than it.
+    assert not rule_top_layers_change_most(cka)[0]
+
+
 def layered_runs(rng, noise_by_layer):
     """Update 0 and 9 of layers 0..L: four separated labels; at update 9 each layer gets
     Gaussian noise of its own size (more noise: less similar to the original)."""
@@ -73,6 +79,17 @@ def test_x1_check_leaves_out_undefined_layers_with_the_reason(store):
     assert ev.holds
 
 
+def test_x1_an_undefined_top_layer_is_not_applicable(monkeypatch):
+    # The claim is about the top layers: it must not hold on the lower layers alone.
+    cka = [1.0, 0.99, 0.9, None]
+    monkeypatch.setattr(similarity, "cka_by_layer", lambda ws, model, task, seed=None: [
+        {"cka": v, "undefined": "" if v else "constant", "n_samples": 48} for v in cka])
+    monkeypatch.setattr(similarity, "rank_agreement", lambda ws, model, task, seed=None: {
+        "pearson": [None] * 4, "ranked_layers": [], "spearman": None})
+    ev = check_top_layers_change_most(None, Cell("tiny", "m", "pos", scope="extension"), 0)
+    assert not ev.applicable and "top layer's (layer 3) CKA is undefined" in ev.not_applicable
+
+
 def test_x2_first_layer_below_the_threshold():
     assert THRESHOLD == 0.5
     assert first_below({1: 0.9, 2: 0.49, 3: 0.2}) == 2
@@ -90,7 +107,12 @@ def test_x2_rule():
 @pytest.mark.parametrize("dep, trec, verdict", [
     ([0.9, 0.6, 0.4, 0.2], [0.95, 0.9, 0.8, 0.45], True),
     ([0.9, 0.8, 0.7, 0.45], [0.95, 0.6, 0.4, 0.2], False),
-    ([0.9, 0.8, 0.7, 0.6], [0.95, 0.9, 0.8, 0.7], None),  # neither reconfigured
+    # DEP never reconfigured: the finding fails, whatever TREC-50 does.
+    ([0.9, 0.8, 0.7, 0.6], [0.95, 0.9, 0.8, 0.7], False),
+    ([0.9, 0.8, 0.7, 0.6], [0.95, 0.6, 0.4, 0.2], False),
+    # Only a task with no measured layer leaves nothing to compare.
+    ([None] * 4, [0.95, 0.9, 0.8, 0.7], None),
+    ([0.9, 0.6, 0.4, 0.2], [None] * 4, None),
 ])
 def test_x2_check_reads_both_tasks(monkeypatch, dep, trec, verdict):
     per_task = {"dep": [0.99] + dep, "trec-50": [None] + trec}
