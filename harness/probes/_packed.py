@@ -31,10 +31,13 @@ order inside the matrix products (tested in float64 in ``tests/probes``).
 
 from __future__ import annotations
 
+import logging
 import math
 from functools import reduce
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["train_packed"]
 
@@ -198,10 +201,9 @@ class _Packed:
         self.V = layout.pack([m[2] for m in members], torch, dtype, device)
         self.G = torch.zeros_like(self.P)
         self.alphas = np.asarray(alphas, dtype=np.float64)
-        row_member = torch.as_tensor(layout.row_member, device=device)
-        self.row_member = row_member
+        self.row_member = torch.as_tensor(layout.row_member, device=device)
         # Per-weight alpha (biases are not penalised): the L2 gradient is one addcmul.
-        self.alpha_w = torch.as_tensor(self.alphas, dtype=dtype, device=device)[row_member]
+        self.alpha_w = torch.as_tensor(self.alphas, dtype=dtype, device=device)[self.row_member]
         self.alpha_w = self.alpha_w.repeat_interleave(layout.row_len)
         self.alpha64 = torch.as_tensor(self.alphas, dtype=torch.float64, device=device)
         self.p, self.g = layout.views(self.P), layout.views(self.G)
@@ -280,9 +282,17 @@ def _adam_step(net, t, lr, beta_1, beta_2, epsilon):
     # torch's fused Adam: p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps').
     # They are equal for eps' = eps / sqrt(1 - b2^t).
     eps_t = epsilon / math.sqrt(1 - beta_2**t)
-    step = torch.tensor(float(t), device=net.device)
-    torch._fused_adam_([net.P], [net.G], [net.M], [net.V], [], [step], lr=lr, beta1=beta_1,
-                       beta2=beta_2, weight_decay=0.0, eps=eps_t, amsgrad=False, maximize=False)
+    if hasattr(torch, "_fused_adam_"):
+        step = torch.tensor(float(t), device=net.device)
+        torch._fused_adam_([net.P], [net.G], [net.M], [net.V], [], [step], lr=lr, beta1=beta_1,
+                           beta2=beta_2, weight_decay=0.0, eps=eps_t, amsgrad=False,
+                           maximize=False)
+        return
+    # Without the private fused kernel: the same step in plain in-place ops.
+    net.M.lerp_(net.G, 1 - beta_1)
+    net.V.mul_(beta_2).addcmul_(net.G, net.G, value=1 - beta_2)
+    denom = net.V.sqrt().add_(epsilon)
+    net.P.addcdiv_(net.M, denom, value=-lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t))
 
 
 def train_packed(X, y, n_classes, specs, inits, *, shared_order, shuffle_gens, max_iter, tol,
@@ -387,6 +397,7 @@ def train_packed(X, y, n_classes, specs, inits, *, shared_order, shuffle_gens, m
             done = conv | ~np.isfinite(loss)  # a diverged member stops rather than run on NaNs
             if done.any():
                 net, act = _drop(net, act, done, final, torch)
+            logger.debug("epoch %d: %d of %d members still training", _epoch + 1, act.size, B)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(active=int(act.size))

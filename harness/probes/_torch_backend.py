@@ -3,11 +3,13 @@
 This module trains ``B`` independent multi-layer perceptrons that share an architecture
 (the same hidden sizes) as one batched model: every weight matrix carries a leading batch
 dimension and each layer is one ``torch.bmm``/``torch.matmul`` call. Members may differ
-in their L2 penalty ``alpha`` and in their random seed. Settings with different hidden
-sizes are grouped and each group is trained as one batched model, so a grid of 16 shapes
-x 8 penalties is 16 batched fits rather than 128 sequential ones; on a GPU, where kernel
-launches rather than arithmetic bound such small networks, all shapes are zero-padded to
-the widest and the whole grid is one batched fit (``pad``).
+in their L2 penalty ``alpha`` and in their random seed. How members of different hidden
+sizes share a batch is the ``layout`` of :func:`train_mlps`: on a CPU every width trains
+in lockstep in flat buffers (``"packed"``, :mod:`harness.probes._packed`); on a GPU,
+where kernel launches rather than arithmetic bound such small networks, all shapes are
+zero-padded to the widest (``"pad"``); ``"shape"`` trains one batched model per shape,
+one after the other (16 batched fits for the paper grid), and is the packed layout's
+reference.
 
 The optimisation follows :class:`sklearn.neural_network.MLPClassifier` with
 ``solver="adam"`` step for step, so that the two backends of

@@ -224,3 +224,16 @@ def test_selection_and_accuracy_agree_with_sklearn(digits):
                                                               res["sklearn"].alpha) == ((32, 32), 1e-4)
     assert res["sklearn"].accuracy_mean > 0.9
     assert abs(res["sklearn"].accuracy_mean - res["torch"].accuracy_mean) < 0.02
+
+
+def test_adam_fallback_equals_fused(digits, monkeypatch):
+    # Where torch lacks its private fused Adam kernel, plain in-place ops take the same step.
+    import torch
+
+    X, y = digits
+    specs = [MemberSpec(h, a, 0) for h, a in GRID_SPECS[:3]]
+    kw = dict(max_iter=5, dtype="float64", device="cpu", layout="packed")
+    fused = train_mlps(X[:300], y[:300], 10, specs, **kw)
+    monkeypatch.delattr(torch, "_fused_adam_")
+    plain = train_mlps(X[:300], y[:300], 10, specs, **kw)
+    _assert_same_training(fused, plain, atol=1e-12)
