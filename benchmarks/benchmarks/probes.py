@@ -110,6 +110,81 @@ class GridSelection:
     track_best_val_accuracy.unit = "fraction"
 
 
+#: The paper tier's POS probe unit: 16,854 training words (15,169 fitted, 1,685 held
+#: out), 4,322 test words, MiniLM's 384 dimensions, 17 labels.
+POS_TRAIN, POS_TEST = 16854, 4322
+
+
+def _has_layouts():
+    # train_mlps gained ``layout`` with the packed trainer; older commits lack it.
+    import inspect
+
+    from harness.probes._torch_backend import train_mlps
+
+    return "layout" in inspect.signature(train_mlps).parameters
+
+
+class _POSShaped:
+    """Synthetic data of the POS unit's shape, threads pinned to 2 (the executor's)."""
+
+    timeout = 3600
+    number = 1
+    repeat = 1
+
+    def setup(self, *params):
+        if not _has_layouts():
+            raise NotImplementedError("train_mlps has no layout parameter at this commit")
+        self._limits = _pin_threads(2)
+        X, y = make_probe_data(n_samples=POS_TRAIN + POS_TEST)
+        self.X, self.y = X[:POS_TRAIN], y[:POS_TRAIN]
+        self.X_test, self.y_test = X[POS_TRAIN:], y[POS_TRAIN:]
+
+    def teardown(self, *params):
+        self._limits.restore_original_limits()
+
+
+class ProbeGridEpochPOS(_POSShaped):
+    """One epoch of all 128 paper-grid settings on the POS unit's fitting split.
+
+    Per layout, in the same run: ``"packed"`` (the CPU default) and ``"shape"`` (the
+    earlier per-shape batches). A probe unit costs about as many grid-epochs as its
+    members' mean epochs weighted by their size, so this is the unit's cost per epoch.
+    """
+
+    params = [["packed", "shape"]]
+    param_names = ["layout"]
+
+    def time_grid_epoch(self, layout):
+        from harness.probes import get_grid
+        from harness.probes._torch_backend import MemberSpec, train_mlps
+        from harness.probes.mlp import _validation_split
+
+        fit, _ = _validation_split(self.y, 0.1, 0)
+        _, g = get_grid("paper")
+        specs = [MemberSpec(h, a, 0) for h in g["hidden_sizes"] for a in g["alpha"]]
+        train_mlps(self.X[fit], self.y[fit], N_CLASSES, specs, max_iter=1, device="cpu",
+                   layout=layout)
+
+
+class ProbeUnitPOS(_POSShaped):
+    """The whole POS probe unit as the executor runs it (``HARNESS_BENCH_FULL=1`` only).
+
+    ``probe_grid_search`` with the paper grid (128 settings, up to 1000 epochs with
+    scikit-learn's stopping rule) and 5 retrained seeds, torch backend on the CPU.
+    """
+
+    def setup(self):
+        if not os.environ.get("HARNESS_BENCH_FULL"):
+            raise NotImplementedError("the whole unit takes minutes; HARNESS_BENCH_FULL=1")
+        super().setup()
+
+    def time_unit(self):
+        from harness.probes import probe_grid_search
+
+        probe_grid_search(self.X, self.y, self.X_test, self.y_test, grid="paper", backend="torch",
+                          device="cpu", progress=False)
+
+
 def main(argv=None):
     """Print the sklearn-vs-torch selection table (see module docstring)."""
     import torch

@@ -3,11 +3,13 @@
 This module trains ``B`` independent multi-layer perceptrons that share an architecture
 (the same hidden sizes) as one batched model: every weight matrix carries a leading batch
 dimension and each layer is one ``torch.bmm``/``torch.matmul`` call. Members may differ
-in their L2 penalty ``alpha`` and in their random seed. Settings with different hidden
-sizes are grouped and each group is trained as one batched model, so a grid of 16 shapes
-x 8 penalties is 16 batched fits rather than 128 sequential ones; on a GPU, where kernel
-launches rather than arithmetic bound such small networks, all shapes are zero-padded to
-the widest and the whole grid is one batched fit (``pad``).
+in their L2 penalty ``alpha`` and in their random seed. How members of different hidden
+sizes share a batch is the ``layout`` of :func:`train_mlps`: on a CPU every width trains
+in lockstep in flat buffers (``"packed"``, :mod:`harness.probes._packed`); on a GPU,
+where kernel launches rather than arithmetic bound such small networks, all shapes are
+zero-padded to the widest (``"pad"``); ``"shape"`` trains one batched model per shape,
+one after the other (16 batched fits for the paper grid), and is the packed layout's
+reference.
 
 The optimisation follows :class:`sklearn.neural_network.MLPClassifier` with
 ``solver="adam"`` step for step, so that the two backends of
@@ -356,6 +358,38 @@ def _train_group(
     ]
 
 
+def _train_packed_group(X, y, n_classes, specs, *, device, dtype, progress, desc, **options):
+    """:func:`_train_group`'s contract with the packed trainer (:mod:`harness.probes._packed`).
+
+    Initialisation and minibatch orders are drawn exactly as in :func:`_train_group`, so
+    a member starts from the same weights and sees the same minibatches in both.
+    """
+    import torch
+
+    from harness.probes._packed import train_packed
+
+    n_features = X.shape[1]
+    inits = [_init_member(torch.Generator().manual_seed(int(s.seed)),
+                          [n_features, *s.hidden_sizes, n_classes], torch, dtype) for s in specs]
+    inits = [([w.to(device) for w in c], [b.to(device) for b in i]) for c, i in inits]
+    gens = [torch.Generator().manual_seed(int(s.seed) ^ _SHUFFLE_STREAM) for s in specs]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=options["max_iter"], desc=desc, leave=False, unit="epoch")
+    try:
+        out = train_packed(X, y, n_classes, specs, inits,
+                           shared_order=len({int(s.seed) for s in specs}) == 1,
+                           shuffle_gens=gens, device=device, dtype=dtype, bar=bar, **options)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [TrainedMLP(spec=s, coefs=r["coefs"], intercepts=r["intercepts"], n_iter=r["n_iter"],
+                       converged=r["converged"], loss_curve=r["loss_curve"])
+            for s, r in zip(specs, out)]
+
+
 def train_mlps(
     X,
     y,
@@ -374,6 +408,7 @@ def train_mlps(
     dtype="float32",
     progress=False,
     pad=None,
+    layout=None,
 ):
     """Train many ReLU MLP classifiers with Adam, batched by architecture.
 
@@ -410,7 +445,17 @@ def train_mlps(
         :func:`_train_group`): one batched model per number of hidden layers instead of
         one per shape. It costs up to ``widest / width`` times the arithmetic of a narrow
         member but removes most kernel launches, which is what bounds small MLPs on a
-        GPU. ``None``: pad on CUDA, group by shape on CPU (where arithmetic bounds).
+        GPU. ``None``: see ``layout``. ``True`` is ``layout="pad"``, ``False`` is
+        ``layout="shape"``.
+    layout : {"packed", "shape", "pad"} or None, default=None
+        How members are batched. ``"packed"`` (:mod:`harness.probes._packed`): members of
+        every width train in lockstep in flat buffers, the first layers of a shared-order
+        grid as one GEMM, later layers one ``bmm`` per run of equal shapes, one fused Adam
+        call per step; converged members are repacked away. ``"shape"``: one batched
+        model per shape, trained one after the other (the earlier CPU path, kept as the
+        reference the packed one is tested against). ``"pad"``: every member zero-padded
+        to the widest, one batched model. ``None``: ``"pad"`` on CUDA (kernel launches
+        bound there), ``"packed"`` elsewhere.
 
     Returns
     -------
@@ -438,17 +483,21 @@ def train_mlps(
     Xt = torch.from_numpy(np.array(X, dtype=dtype, order="C")).to(dev)
     yt = torch.as_tensor(np.asarray(y, dtype=np.int64), device=dev)
 
-    if pad is None:
-        pad = dev.type == "cuda"
+    if layout is None:
+        layout = {True: "pad", False: "shape"}.get(pad, "pad" if dev.type == "cuda" else "packed")
+    if layout not in ("packed", "shape", "pad"):
+        raise ValueError(f"The 'layout' parameter of train_mlps must be 'packed', 'shape' or 'pad'. "
+                         f"Got {layout!r} instead.")
+    group_fn = _train_packed_group if layout == "packed" else _train_group
     groups = {}
     for k, s in enumerate(specs):
-        key = len(s.hidden_sizes) if pad else tuple(s.hidden_sizes)
+        key = len(s.hidden_sizes) if layout != "shape" else tuple(s.hidden_sizes)
         groups.setdefault(key, []).append(k)
     out = [None] * len(specs)
     for hidden, idx in groups.items():
         hidden = tuple(max(w) for w in zip(*(specs[k].hidden_sizes for k in idx)))
         logger.debug("training %d member(s) with hidden sizes %s on %s", len(idx), hidden, dev)
-        res = _train_group(
+        res = group_fn(
             Xt,
             yt,
             n_classes,

@@ -495,8 +495,9 @@ def probe_grid_search(
         Hyper-parameter grid, see :data:`GRIDS` and :func:`get_grid`.
     backend : {"sklearn", "torch"}, default="sklearn"
         ``"sklearn"`` fits the settings one after another with scikit-learn;
-        ``"torch"`` trains all settings of one hidden-size shape as one batched model
-        and the ``n_seeds`` refits as one batched model.
+        ``"torch"`` trains the whole grid as one batched model (on a CPU the packed
+        layout of :mod:`harness.probes._packed`: every width in lockstep, converged
+        settings dropped) and the ``n_seeds`` refits as another.
     n_seeds : int, default=5
         Number of initialisations of the best setting.
     validation_fraction : float, default=0.1
