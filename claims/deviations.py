@@ -60,11 +60,13 @@ DEVIATIONS = {
         note="train and test grow more alike; with a few hundred training sentences many "
              "PS-role labels have a handful of points, and their distances are noisy"),
     ("F3", f"{_TINY}-pos-L0"): Deviation(
-        expect={"clusters_before": 18, "clusters_after": 18, "n_labels": 17,
+        expect={"clusters_before": 19, "clusters_after": 19, "n_labels": 17,
                 "dropped_duplicates": 236},
         tolerance="counts: exact",
         note="the embedding layer holds context-free word vectors that fine-tuning moves "
-             "little; a label split across clusters stays split"),
+             "little; a label split across clusters stays split (19 and 19 at the "
+             "separability tolerance 1e-6 R; 18 and 18 at 1e-9 R, where one pair of "
+             "clusters within 1.2e-8 R counted as separable: docs/claims.md)"),
     ("F4", f"{_TINY}-trec-50"): Deviation(
         expect={"clusters_before": 41, "clusters_after": 41, "n_labels": 41,
                 "linear_before": True, "linear_after": True},
