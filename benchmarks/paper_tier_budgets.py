@@ -8,8 +8,9 @@ e.g. ``git worktree add /tmp/base <commit>``), run the same units on the same ar
   (16,854 x 384, 17 labels) at layers 0, 3 and 6, and layer 3 after 10 updates of the
   paper's fine-tuning, stored in float16 as the paper schedule stores intermediate
   snapshots (a 10-update run: its learning-rate schedule is that of a 10-update run);
-* a synthetic low-dimensional non-linear set (d = 16, 8 labels of 6 interleaved blobs
-  each, 2,400 points), where earlier DirectProbe changes gained least.
+* a synthetic low-dimensional non-linear set (d = 16, 8 labels of 6 interleaved unit
+  blobs each, 2,400 points; about 36 clusters), where earlier DirectProbe changes gained
+  least.
 
 Units, as the executor runs them (``harness.executor.units``):
 
@@ -87,7 +88,7 @@ def lowdim_set(d=16, n_labels=8, blobs=6, per_blob=50, seed=0):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((n_labels * blobs, d)) * 3.0
+    centres = rng.standard_normal((n_labels * blobs, d))  # close blobs: ~36 clusters
     X = np.repeat(centres, per_blob, axis=0) + rng.standard_normal((centres.shape[0] * per_blob, d))
     y = np.repeat(np.arange(n_labels * blobs) % n_labels, per_blob).astype(str)
     return X, y
