@@ -69,28 +69,37 @@ def rule_opposing_task(linear_after, mean_change, n_fell, n_compared, original_a
 
 def check_cross_task(ws, cell, seed):
     source = cell.extra
-    dist = snapshot_geometry.cross_task_min_distances(ws, cell.model, PROBED, source, seed=seed)
+    return measure_cross_task(ws, cell, seed, probed=PROBED, source=source,
+                              related=RELATION[source] == "related")
+
+
+def measure_cross_task(ws, cell, seed, *, probed, source, related, **extra_numbers):
+    """F6's evidence for ``probed`` under the model fine-tuned on ``source`` (a related or
+    an opposing task): the paper's PS-fxn cells here, a task file's declared partners in
+    ``claims/test_user_tasks.py``. ``extra_numbers`` are recorded with the measured ones."""
+    dist = snapshot_geometry.cross_task_min_distances(ws, cell.model, probed, source, seed=seed)
     headline = "{n_rose} rose / {n_fell} fell, {mean_change}; acc {original_acc} → {tuned_acc}"
     ev = Evidence(CLAIM, cell, headline=headline)
-    related = RELATION[source] == "related"
     rule = RELATED_RULE if related else OPPOSING_RULE
+    name = "PS-fxn" if probed == PROBED else probed
     if not dist["linear_before"]:
         return ev.inapplicable(
-            "PS-fxn is not linear under the original model: no one-cluster-per-label "
+            f"{name} is not linear under the original model: no one-cluster-per-label "
             "clustering to follow", rule=rule, linear_before=dist["linear_before"],
             linear_after=dist["linear_after"])
     if dist["mean_change"] is None:
-        return ev.inapplicable("no PS-fxn label has a cluster of min_cluster_size points",
+        return ev.inapplicable(f"no {name} label has a cluster of min_cluster_size points",
                                rule=rule)
-    original = probing.cross_task_accuracy(ws, cell.model, PROBED, None)
-    tuned = probing.cross_task_accuracy(ws, cell.model, PROBED, source, seed=seed)
-    numbers = dict(n_rose=dist["n_rose"], n_fell=dist["n_fell"], n_compared=dist["n_compared"],
-                   mean_change=dist["mean_change"], original_acc=100 * original["accuracy_mean"],
+    original = probing.cross_task_accuracy(ws, cell.model, probed, None)
+    tuned = probing.cross_task_accuracy(ws, cell.model, probed, source, seed=seed)
+    numbers = dict(extra_numbers, n_rose=dist["n_rose"], n_fell=dist["n_fell"],
+                   n_compared=dist["n_compared"], mean_change=dist["mean_change"],
+                   original_acc=100 * original["accuracy_mean"],
                    tuned_acc=100 * tuned["accuracy_mean"], separates_after=dist["separates_after"],
                    linear_before=dist["linear_before"], linear_after=dist["linear_after"])
     if related:
-        same = snapshot_geometry.cross_task_min_distances(ws, cell.model, PROBED, PROBED, seed=seed)
-        same_acc = probing.cross_task_accuracy(ws, cell.model, PROBED, PROBED, seed=seed)
+        same = snapshot_geometry.cross_task_min_distances(ws, cell.model, probed, probed, seed=seed)
+        same_acc = probing.cross_task_accuracy(ws, cell.model, probed, probed, seed=seed)
         numbers.update(same_task_mean_change=same["mean_change"],
                        same_task_acc=100 * same_acc["accuracy_mean"])
         holds, rule = rule_related_task(numbers["linear_after"], numbers["mean_change"],

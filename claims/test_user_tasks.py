@@ -20,9 +20,7 @@ from dataclasses import replace
 import pytest
 
 from claims._framework import Evidence, cells, decide, settle
-from claims.test_f6_cross_task import (OPPOSING_RULE, RELATED_RULE, rule_opposing_task,
-                                       rule_related_task)
-from harness.analyses import probing, snapshot_geometry
+from claims.test_f6_cross_task import measure_cross_task
 
 #: Why each claim cannot be decided on one user task.
 NOT_APPLICABLE = {
@@ -79,40 +77,9 @@ def check_cross_task_declared(ws, cell, seed):
     """F6 with the task file's own task probed, fine-tuned on the partner ``cell.extra``:
     measured as :func:`claims.test_f6_cross_task.check_cross_task` measures PS-fxn."""
     probed, source = cell.task, cell.extra
-    related = dict((p, r) for r, p in _partners(probed))[source] == "related"
-    rule = RELATED_RULE if related else OPPOSING_RULE
-    headline = "{n_rose} rose / {n_fell} fell, {mean_change}; acc {original_acc} → {tuned_acc}"
-    ev = Evidence("F6", cell, headline=headline)
-    dist = snapshot_geometry.cross_task_min_distances(ws, cell.model, probed, source, seed=seed)
-    if not dist["linear_before"]:
-        return ev.inapplicable(
-            f"{probed} is not linear under the original model: no one-cluster-per-label "
-            "clustering to follow", rule=rule, linear_before=dist["linear_before"],
-            linear_after=dist["linear_after"])
-    if dist["mean_change"] is None:
-        return ev.inapplicable(f"no {probed} label has a cluster of min_cluster_size points",
-                               rule=rule)
-    original = probing.cross_task_accuracy(ws, cell.model, probed, None)
-    tuned = probing.cross_task_accuracy(ws, cell.model, probed, source, seed=seed)
-    numbers = dict(relation="related" if related else "opposing", n_rose=dist["n_rose"],
-                   n_fell=dist["n_fell"], n_compared=dist["n_compared"],
-                   mean_change=dist["mean_change"], original_acc=100 * original["accuracy_mean"],
-                   tuned_acc=100 * tuned["accuracy_mean"], separates_after=dist["separates_after"],
-                   linear_before=dist["linear_before"], linear_after=dist["linear_after"])
-    if related:
-        same = snapshot_geometry.cross_task_min_distances(ws, cell.model, probed, probed, seed=seed)
-        same_acc = probing.cross_task_accuracy(ws, cell.model, probed, probed, seed=seed)
-        numbers.update(same_task_mean_change=same["mean_change"],
-                       same_task_acc=100 * same_acc["accuracy_mean"])
-        holds, rule = rule_related_task(numbers["linear_after"], numbers["mean_change"],
-                                        numbers["same_task_mean_change"],
-                                        numbers["original_acc"], numbers["tuned_acc"],
-                                        numbers["same_task_acc"])
-    else:
-        holds, rule = rule_opposing_task(numbers["linear_after"], numbers["mean_change"],
-                                         numbers["n_fell"], numbers["n_compared"],
-                                         numbers["original_acc"], numbers["tuned_acc"])
-    return ev.decide(holds, rule, **numbers)
+    relation = dict((p, r) for r, p in _partners(probed))[source]
+    return measure_cross_task(ws, cell, seed, probed=probed, source=source,
+                              related=relation == "related", relation=relation)
 
 
 @pytest.mark.parametrize("cell", _user_cells("F4"))

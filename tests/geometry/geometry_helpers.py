@@ -100,3 +100,18 @@ def nearly_touching_pair(seed, delta, d=384, e=30, n=300, k=60, scale=10.0):
     B[:k, 0] = -delta / 2
     q, _ = np.linalg.qr(rng.standard_normal((d, e)))
     return A @ q.T + 3.0, B @ q.T + 3.0
+
+
+def counted_lp(monkeypatch):
+    """Count the separability LPs solved from now on (a list that grows by one per LP)."""
+    from harness.geometry import separability
+
+    calls = []
+    lp = separability._solve_feasibility_lp
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return lp(*args, **kwargs)
+
+    monkeypatch.setattr(separability, "_solve_feasibility_lp", counted)
+    return calls

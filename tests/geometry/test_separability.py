@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import harness.geometry.separability as sep_mod
 from harness.exceptions import HarnessWarning, SolverError
 from harness.geometry import are_separable, certified_gap, separating_hyperplane
-from geometry_helpers import gaussian_pair, point_sets, random_rotation
+from geometry_helpers import counted_lp, gaussian_pair, point_sets, random_rotation
 from geometry_reference import are_separable_reference, hull_distance_reference
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -191,24 +191,12 @@ def _segments(gap):
     return A, B, np.linalg.norm(X - X.mean(0), axis=1).max()
 
 
-def _counted_lp(monkeypatch):
-    calls = []
-    lp = sep_mod._solve_feasibility_lp
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return lp(*args, **kwargs)
-
-    monkeypatch.setattr(sep_mod, "_solve_feasibility_lp", counted)
-    return calls
-
-
 def test_sure_direction_far_above_the_threshold_needs_no_lp(monkeypatch):
     # A direction whose margin is 10 times HiGHS' feasibility tolerance settles
     # "separable" without an LP (the LP answers the same); the wrong one does not.
     A, B, R = _segments(1e-3)
     assert separating_hyperplane(A, B) is not None
-    calls = _counted_lp(monkeypatch)
+    calls = counted_lp(monkeypatch)
     plane = separating_hyperplane(A, B, sure_direction=np.array([-1.0, 0.0]))
     _assert_strictly_separates(A, B, plane)
     assert not calls
@@ -225,7 +213,7 @@ def test_sure_direction_near_the_threshold_leaves_the_verdict_to_the_lp(k, lp_pl
     A, B, R = _segments(1.0)
     A, B, R = _segments(k * 1e-9 * R)
     assert hull_distance_reference(A, B) > 0.9 * k * 1e-9 * R
-    calls = _counted_lp(monkeypatch)
+    calls = counted_lp(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HarnessWarning)
         plane = separating_hyperplane(A, B, tol=1e-9, sure_direction=np.array([-1.0, 0.0]))
@@ -239,7 +227,7 @@ def test_lp_memo_answers_a_repeated_call_on_the_same_pair(overlap, monkeypatch):
     A, B, _ = _segments(1e-3)
     if overlap:
         A = np.vstack([A, [[0.5, 0.5]]])  # inside B's triangle
-    calls = _counted_lp(monkeypatch)
+    calls = counted_lp(monkeypatch)
     memo = {}
     first = sep_mod._separating_hyperplane(A, B, lp_memo=memo)
     n = len(calls)

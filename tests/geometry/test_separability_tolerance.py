@@ -12,28 +12,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from geometry_helpers import nearly_touching_pair, radius, random_rotation
+from geometry_helpers import counted_lp, nearly_touching_pair, radius, random_rotation
 from geometry_reference import hull_distance_reference, separable_at_reference
 from geometry_reference_clustering import cluster_labels_naive
 from harness.geometry import (SEPARABILITY_TOL, cluster_labels, hull_distance,
                               pairwise_hull_distances, pairwise_separable)
-from harness.geometry import separability as sep_mod
 
 TAU = SEPARABILITY_TOL
 # Distances in units of tol * R: touching (0), inside the tolerance, and outside it.
 MULTIPLES = [0.0, 0.3, 0.8, 1.25, 3.0, 1e3]
-
-
-def _count_lps(monkeypatch):
-    calls = []
-    lp = sep_mod._solve_feasibility_lp
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return lp(*args, **kwargs)
-
-    monkeypatch.setattr(sep_mod, "_solve_feasibility_lp", counted)
-    return calls
 
 
 def pair_at(rng, n_a, n_b, d, k, scale, duplicates):
@@ -104,7 +91,7 @@ def test_no_lp_outside_the_band(seed, k, monkeypatch):
     # tol * R: the LP, the cost of the old oracle on touching hulls, never runs.
     rng = np.random.default_rng(seed)
     A, B, _ = pair_at(rng, 40, 30, 24, k, 1.0, duplicates=True)
-    calls = _count_lps(monkeypatch)
+    calls = counted_lp(monkeypatch)
     expected = k > 1
     assert hull_distance(A, B).separable is expected
     X, groups = np.vstack([A, B]), np.r_[np.zeros(len(A), int), np.ones(len(B), int)]
@@ -118,7 +105,7 @@ def test_hulls_below_the_tolerance_are_settled_by_the_solver(monkeypatch):
     # apart. Separable only at a tolerance below that; at the default, not, with no LP.
     A, B = nearly_touching_pair(0, 3e-6)
     assert 3e-6 / radius(A, B) < TAU
-    calls = _count_lps(monkeypatch)
+    calls = counted_lp(monkeypatch)
     res = hull_distance(A, B)
     assert not res.separable and res.distance == 0.0 and res.upper_bound <= TAU * radius(A, B)
     assert not calls
