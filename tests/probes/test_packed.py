@@ -24,19 +24,6 @@ from harness.probes._packed import _Layout
 from harness.probes._torch_backend import MemberSpec, train_mlps
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Fixed thread count: bitwise-reproducible torch results, no oversubscription.
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
