@@ -98,21 +98,6 @@ def resolve_model(name):
                            " (Or pass a local model directory or a hub id 'org/name'.)")
 
 
-def model_n_layers(name):
-    """Number of transformer layers of a model, without loading it (None if unknown)."""
-    import json
-
-    spec = resolve_model(name)
-    if spec.n_layers is not None:
-        return spec.n_layers
-    if spec.scheme == "dir":
-        try:
-            return json.loads((Path(spec.location) / "config.json").read_text())["num_hidden_layers"]
-        except (OSError, ValueError, KeyError, TypeError):  # damaged: load_model names it
-            return None
-    return None
-
-
 def weights_available(name):
     """Whether a model's weights can be found (cache, package or directory; a download
     is tried only when HF_HUB_OFFLINE is unset)."""
