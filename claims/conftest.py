@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from claims import _framework
-from claims._framework import DEVIATES, FAILS, HOLDS, NOT_APPLICABLE, NOT_RUN
+from claims._framework import DEVIATES, FAILS, HOLDS, NOT_APPLICABLE, NOT_RUN, Cell
 from claims.deviations import DEVIATIONS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -89,6 +89,8 @@ def pytest_runtest_makereport(item, call):
     # was skipped ("not run") or raised (a fixture error: "fails").
     if report.when == "call" or (report.when == "setup" and not report.passed):
         cell = item.callspec.params.get("cell") if hasattr(item, "callspec") else None
+        if cell is not None and not isinstance(cell, Cell):
+            return  # an empty parameter set (no task file given): no cell, no record
         for ev in getattr(item, "_claim_evidence", []) or [None]:
             record = _record(item, report, cell, ev)
             item.config._claim_records.append(record)

@@ -2,7 +2,7 @@
 
 A small claim module runs in a fresh pytest with the claims plugin (``claims/conftest.py``)
 and ``--evidence-out``: its cells hold, fail in a fixture, and fail inside a deviation's
-envelope check. The report's counts come from that file, so a cell missing from it
+envelope check; one test has no cells at all (an empty parameter set). The report's counts come from that file, so a cell missing from it
 would make REPORT.md disagree with pytest's exit status.
 """
 
@@ -58,6 +58,13 @@ def test_envelope_error(cell, evidence_sink, monkeypatch):
     monkeypatch.setitem(_framework.DEVIATIONS, (CLAIM, cell.id),
                         EnvelopeThatRaises(expect={{"x": 1.0}}, tolerance="exact"))
     settle(Evidence(CLAIM, cell).decide(False, "rule", x=2.0), evidence_sink)
+
+
+# No cells at all (the user-task claims when no task file is given): pytest collects one
+# item with an empty parameter set and skips it; it is not a cell and has no record.
+@pytest.mark.parametrize("cell", [])
+def test_no_cells(cell, evidence_sink):
+    settle(Evidence(CLAIM, cell).decide(True, "rule"), evidence_sink)
 '''
 
 
