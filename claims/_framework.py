@@ -244,26 +244,79 @@ def decide(check, ws, cell, *, models=None):
     The cell holds when the rule holds on a strict majority of the seeds where it applies;
     it is not applicable when it applies on none. ``models`` lists the models the check
     needs (default: the cell's own).
+
+    Seeds that earlier runs committed (``--seed-records``, :mod:`harness.report.
+    seed_records`) and that this run does not compute vote with their recorded evidence;
+    each seed's entry says where it came from and whether the same analysis code wrote it.
     """
     for model in (models if models is not None else [cell.model]):
         require_weights(model)
     if cell.id in _UNRESOLVED:  # weights found only now (a download): the layers were not
         pytest.fail(_UNRESOLVED[cell.id], pytrace=False)
     seeds = tuple(ws.tier.seeds)
-    return combine([check(ws, cell, seed) for seed in seeds], seeds)
+    per_seed = [check(ws, cell, seed) for seed in seeds]
+    committed = [(seed, evidence) for seed, evidence
+                 in committed_evidence(per_seed[0], ws.tier) if seed not in seeds]
+    sources = [{"source": "computed"}] * len(seeds) + [e[1] for _, e in committed]
+    return combine(per_seed + [e[0] for _, e in committed],
+                   seeds + tuple(seed for seed, _ in committed), sources)
 
 
-def combine(per_seed, seeds):
+#: Where earlier runs committed their per-seed records (``--seed-records``, set by
+#: ``claims/conftest.py``; None: decide on the computed seeds only), and what was read.
+COMMITTED = {"dir": None, "by_tier": {}, "analysis_code": None}
+
+
+def committed_records(tier):
+    """``{seed: record}`` committed for ``tier``'s protocol (read once per tier)."""
+    if COMMITTED["dir"] is None:
+        return {}
+    if tier.name not in COMMITTED["by_tier"]:
+        from harness.report import seed_records
+
+        COMMITTED["by_tier"][tier.name] = seed_records.committed_records(
+            COMMITTED["dir"], tier.to_dict())
+        COMMITTED["analysis_code"] = seed_records.analysis_code_fingerprint()
+    return COMMITTED["by_tier"][tier.name]
+
+
+def committed_evidence(computed, tier):
+    """``[(seed, (Evidence, source))]`` of ``computed``'s cell from the records committed
+    for ``tier``; a record without the cell gives nothing."""
+    out = []
+    for seed, record in sorted(committed_records(tier).items()):
+        entry = record["cells"].get(f"{computed.claim}|{computed.cell.id}")
+        if entry is None:
+            continue
+        evidence = Evidence(computed.claim, computed.cell, holds=entry["holds"],
+                            rule=entry.get("rule") or computed.rule, headline=computed.headline,
+                            numbers=dict(entry["numbers"]),
+                            not_applicable=entry.get("not_applicable") or "")
+        # A cell kept from an earlier run over other tasks names the code that wrote it.
+        by = entry.get("recorded_by") or record
+        source = {"source": "record", "analysis_code": by["analysis_code"],
+                  "git_commit": by.get("git_commit"),
+                  "same_code": by["analysis_code"] == COMMITTED["analysis_code"]}
+        out.append((seed, (evidence, source)))
+    return out
+
+
+def combine(per_seed, seeds, sources=None):
     """One Evidence from the per-seed ones (see :func:`decide`); a seed listed twice
-    counts once (its first evidence), so that it cannot vote twice."""
+    counts once (its first evidence), so that it cannot vote twice. ``sources`` says
+    where each seed's evidence came from (default: computed by this run)."""
     once = {}
-    for seed, evidence in zip(seeds, per_seed):
-        once.setdefault(seed, evidence)
-    seeds, per_seed = list(once), list(once.values())
+    sources = sources or [{"source": "computed"}] * len(per_seed)
+    for seed, evidence, source in zip(seeds, per_seed, sources):
+        once.setdefault(seed, (evidence, source))
+    seeds = list(once)
+    per_seed = [e for e, _ in once.values()]
     first = per_seed[0]
     out = Evidence(first.claim, first.cell, rule=first.rule, headline=first.headline)
-    out.seeds = [{"seed": s, "verdict": _seed_verdict(e), "numbers": e.numbers}
-                 for s, e in zip(seeds, per_seed)]
+    out.seeds = [{"seed": s, "verdict": _seed_verdict(e), "holds": e.holds, "rule": e.rule,
+                  "not_applicable": e.not_applicable, "headline": e.summary(),
+                  "numbers": e.numbers, **source}
+                 for s, (e, source) in once.items()]
     applicable = [e for e in per_seed if e.applicable]
     if not applicable:
         out.numbers, out.numbers_std = aggregate([e.numbers for e in per_seed])

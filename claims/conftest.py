@@ -30,6 +30,9 @@ def pytest_addoption(parser):
     group.addoption("--store", default=None, help="run-store root")
     group.addoption("--data-dir", default=None, help="dataset directory")
     group.addoption("--evidence-out", default=None, help="write claim evidence JSON here")
+    group.addoption("--seed-records", default=None,
+                    help="folder of per-seed records of earlier runs (seed-K.json); their "
+                         "seeds vote beside the computed ones (harness verify sets it)")
     group.addoption("--no-progress", action="store_true", help="hide progress bars")
     group.addoption("--cell-log", default=None,
                     help="append one JSON line per decided cell here as it finishes (and "
@@ -39,6 +42,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     _framework.SELECTION["models"] = config.getoption("--models")
     _framework.SELECTION["tasks"] = _task_names(config.getoption("--tasks"))
+    _framework.COMMITTED.update(dir=config.getoption("--seed-records"), by_tier={})
     config._claim_records = []
 
 

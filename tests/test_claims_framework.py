@@ -94,7 +94,9 @@ def _seed(holds, value, applicable=True):
 def test_one_seed_keeps_its_numbers():
     ev = combine([_seed(True, 2.0)], (0,))
     assert ev.holds and ev.numbers == {"value": 2.0, "label": "x"} and ev.numbers_std == {}
-    assert ev.seeds == [{"seed": 0, "verdict": "holds", "numbers": {"value": 2.0, "label": "x"}}]
+    assert ev.seeds == [{"seed": 0, "verdict": "holds", "holds": True, "rule": "value > 0",
+                         "not_applicable": "", "headline": "",
+                         "numbers": {"value": 2.0, "label": "x"}, "source": "computed"}]
 
 
 def test_seeds_decide_by_strict_majority_of_applicable_seeds():

@@ -14,21 +14,6 @@ from harness.store import RunStore
 from harness.tiers import get_tier
 
 
-@pytest.fixture(scope="module")
-def bert_tiny_shaped(tmp_path_factory, minilm):
-    """BERT-tiny's shape (2 layers, hidden 128, 2 heads), random weights, uncased vocab."""
-    import torch
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("bert-tiny-shaped")
-    config = BertConfig(vocab_size=30522, hidden_size=128, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=512)
-    BertModel(config).save_pretrained(folder)
-    minilm.tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 @pytest.mark.slow
 def test_every_tiny_tier_unit_finishes_for_a_small_random_model(bert_tiny_shaped, tmp_path):
     tier = get_tier("tiny").with_selection(models=[bert_tiny_shaped], tasks=["pos", "ps-fxn"])

@@ -79,6 +79,7 @@ def run(args):
     from ..executor import precompute
     from ..models import resolve_model
     from ..progress import StageProgress
+    from ..report import seed_records
     from ..report.markdown import write_report
     from ..store import environment, usage
 
@@ -110,6 +111,10 @@ def run(args):
     models = [_absolute_if_directory(m) for m in args.models] if args.models else None
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).expanduser().resolve())
     tier = known_tier(args.tier).with_selection(models, tasks, args.seeds)
+    # Seeds committed by earlier runs: checked now (a record of another protocol is
+    # refused before hours of work), read again by the claim run.
+    committed = seed_records.committed_records(out, tier.to_dict())
+    previous = seed_records.previous_provenance(out)
     progress = StageProgress(sys.stderr)
     progress.write(f"verify tier {tier.name}: models {', '.join(tier.models)}; tasks "
                    f"{', '.join(tier.tasks)}; seeds {', '.join(map(str, tier.seeds))}; "
@@ -132,6 +137,7 @@ def run(args):
                            f"no report; its output in {out / 'claims.log'} says why.")
     document = json.loads(evidence.read_text())
     records, claims_usage = document["records"], document["store"]
+    written = write_seed_records(out, records, tier, env, summary, committed, previous)
     ws = Workspace(tier, store=store, data_dir=data_dir, progress=False)
     # What the claim run (the pytest process) reused and computed; the report's own use
     # of the store (figures, tables) is added after it is written.
@@ -139,12 +145,55 @@ def run(args):
                   "claims_wall_s": wall, "precompute": vars(summary),
                   "store_artifacts_reused": claims_usage["artifacts_reused"],
                   "store_artifacts_computed": claims_usage["artifacts_computed"],
+                  "seed_records": {"written": written, "committed_before": sorted(committed)},
                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
     print("report: drawing the figures and tables ...", file=sys.stderr, flush=True)
     report = write_report(ws, records, out, provenance)
     print(_summary(records, summary, wall, time.time() - started, report, code,
                    claims_usage, usage()))
     return code
+
+
+def write_seed_records(out, records, tier, env, summary, committed, previous):
+    """Write ``out/seeds/seed-K.json`` for every seed this run computed; returns their
+    paths relative to ``out``.
+
+    A seed's cost is what this run spent on its units. When this run found all of them
+    in the store, the cost measured by the run that computed them is kept: the seed's
+    earlier record, else the report that run left in ``out`` (``previous``, its
+    provenance). Otherwise the cost is stated as not measured, never as zero. The cells
+    that seed's committed record holds for tasks this run did not select are kept.
+    """
+    from ..report import seed_records
+
+    written = []
+    for seed in tier.seeds:
+        cost = seed_records.cost_of_seed(vars(summary), seed, tier.seeds)
+        if cost is not None:
+            cost["measured_by"] = {"git_commit": env.get("git_commit"),
+                                   "executor": summary.executor,
+                                   "precompute_wall_s": summary.wall_s,
+                                   "seeds_in_that_run": list(tier.seeds)}
+        elif seed in committed and committed[seed].get("cost"):
+            cost = committed[seed]["cost"]
+        elif previous and previous.get("precompute") and seed_records.cost_of_seed(
+                previous["precompute"], seed, previous.get("tier", {}).get("seeds", ())):
+            pre = previous["precompute"]
+            cost = seed_records.cost_of_seed(pre, seed, previous["tier"]["seeds"])
+            cost["measured_by"] = {"git_commit": previous.get("git_commit"),
+                                   "executor": pre.get("executor"),
+                                   "precompute_wall_s": pre.get("wall_s"),
+                                   "seeds_in_that_run": list(previous["tier"]["seeds"]),
+                                   "read_from": "the report that run left in this folder"}
+        else:
+            cost = {"not_measured": "every artifact of this seed was found in the store; "
+                                    "the run that computed them left no record of its cost"}
+        record = seed_records.build_record(seed, records, tier.to_dict(), env, cost)
+        if seed in committed:
+            record = seed_records.keep_other_tasks(record, committed[seed], tier.tasks)
+        path = seed_records.write_record(out, record)
+        written.append(str(path.relative_to(out)))
+    return written
 
 
 def _check_seeds(seeds):
@@ -198,7 +247,8 @@ def pytest_command(args, tier, store, out, models, data_dir):
     cmd = [sys.executable, "-m", "pytest", str(PROJECT_ROOT / "claims"), "-m", args.tier,
            "-p", "no:cacheprovider", "-rA", "--no-progress",
            "--evidence-out", str(out / "evidence.json"), "--store", str(store.root),
-           "--cell-log", str(out / ".cells.jsonl"), "--seeds", *map(str, tier.seeds)]
+           "--cell-log", str(out / ".cells.jsonl"), "--seeds", *map(str, tier.seeds),
+           "--seed-records", str(out / "seeds")]
     if models:
         cmd += ["--models", *models]
     if args.tasks:

@@ -30,6 +30,10 @@ class Summary:
     can exceed ``wall_s``), ``cpu_s`` their CPU times; ``startup_s`` is the time to
     start or join the Ray runtime (and to stop it); ``failed`` maps a unit id to its
     error, ``blocked`` lists the units not run because a dependency failed.
+    ``by_seed`` splits the same sums by fine-tuning seed (``"0"``, ``"1"``, ...) and
+    ``"shared"`` (the update-0 analyses, read by every seed), counting only the units
+    that computed something: ``{seed: {stage: {"units", "seconds", "cpu_s"}}}``; the
+    per-seed records keep it.
     """
 
     executor: str
@@ -40,11 +44,19 @@ class Summary:
     cpu_s: dict = field(default_factory=dict)
     failed: dict = field(default_factory=dict)
     blocked: list = field(default_factory=list)
+    by_seed: dict = field(default_factory=dict)
 
     def record(self, unit, result):
         self.units[unit.stage] = self.units.get(unit.stage, 0) + 1
         self.seconds[unit.stage] = self.seconds.get(unit.stage, 0.0) + result["seconds"]
         self.cpu_s[unit.stage] = self.cpu_s.get(unit.stage, 0.0) + result.get("cpu_s", 0.0)
+        if not result.get("computed", True):
+            return  # found in the store: no cost of this run
+        stages = self.by_seed.setdefault(_cost_owner(unit), {})
+        entry = stages.setdefault(unit.stage, {"units": 0, "seconds": 0.0, "cpu_s": 0.0})
+        entry["units"] += 1
+        entry["seconds"] += result["seconds"]
+        entry["cpu_s"] += result.get("cpu_s", 0.0)
 
     def line(self):
         parts = [f"{stage} {self.units[stage]} ({self.seconds[stage]:.0f} s)"
@@ -53,6 +65,15 @@ class Summary:
         if self.failed or self.blocked:
             text += f"; {len(self.failed)} failed, {len(self.blocked)} blocked"
         return text
+
+
+def _cost_owner(unit):
+    """``"shared"`` for an analysis of the pretrained model (update 0, read by every
+    seed), else the unit's fine-tuning seed as a string."""
+    update = unit.kwargs.get("update")
+    if unit.kind != "finetune" and (update == "first" or update == 0):
+        return "shared"
+    return str(unit.kwargs.get("seed", "shared"))
 
 
 def precompute(tier, *, executor="serial", store=None, data_dir=None, progress=None,

@@ -283,22 +283,28 @@ def _workspace(context):
 
 
 def execute(context, unit, report=None):
-    """Compute ``unit`` (or find it stored); return ``{"id", "seconds", "cpu_s", "pid"}``.
+    """Compute ``unit`` (or find it stored); return ``{"id", "seconds", "cpu_s", "pid",
+    "computed"}``.
 
     ``seconds`` is the unit's wall time, ``cpu_s`` the CPU time of its process meanwhile
-    (all its threads). ``report(stage, n)``, when given, receives fine-tuning progress as
-    it happens: updates (``"fine-tune"``) and snapshots (``"extract"``).
+    (all its threads); ``computed`` whether it stored anything (False: all was found).
+    ``report(stage, n)``, when given, receives fine-tuning progress as it happens: updates
+    (``"fine-tune"``) and snapshots (``"extract"``).
     """
     if context.torch_threads:
         import torch
 
         if torch.get_num_threads() != context.torch_threads:
             torch.set_num_threads(context.torch_threads)
+    from ..store import usage
+
+    written = usage()["artifacts_computed"]
     started, cpu = time.perf_counter(), time.process_time()
     with _each_warning_once(unit):
         UNIT_FUNCTIONS[unit.kind](_workspace(context), unit, report or _ignore, **unit.kwargs)
     return {"id": unit.id, "seconds": time.perf_counter() - started,
-            "cpu_s": time.process_time() - cpu, "pid": os.getpid()}
+            "cpu_s": time.process_time() - cpu, "pid": os.getpid(),
+            "computed": usage()["artifacts_computed"] > written}
 
 
 @contextlib.contextmanager

@@ -91,9 +91,18 @@ def headline(records):
 def _short(r):
     verdict = r["verdict"]
     number = r.get("headline") or ""
-    if verdict in ("not run",) or not number:
-        return f"**{verdict}**"
-    return f"**{verdict}** {number}"
+    text = f"**{verdict}**" if verdict in ("not run",) or not number else f"**{verdict}** {number}"
+    return text + _seed_mark(r)
+
+
+def _seed_mark(r):
+    """`` (3 seeds)`` when several seeds decided the cell; ``†`` when a committed seed's
+    record was written by other analysis code than this run's."""
+    seeds = r.get("seeds") or []
+    mark = f" ({len(seeds)} seeds)" if len(seeds) > 1 else ""
+    if any(s.get("same_code") is False for s in seeds):
+        mark += " †"
+    return mark
 
 
 def matrix(records, tasks, models):
@@ -134,7 +143,10 @@ def verdict_table(records):
         else:
             why = r.get("reason") or r.get("rule", "")
         seeds = r.get("seeds") or []
-        split = ", ".join(f"{s['seed']}: {s['verdict']}" for s in seeds)
+        split = ", ".join(f"{s['seed']}: {s['verdict']}" + (
+            "" if s.get("source", "computed") == "computed" else
+            " (record" + ("" if s.get("same_code") else ", other analysis code") + ")")
+            for s in seeds)
         lines.append(f"| {r['claim']} | {r['cell_id']} | **{r['verdict']}** | {_cell(why)} | "
                      f"{_cell(split)} | {_cell(nums)} |")
     return "\n".join(lines)
@@ -164,13 +176,26 @@ def deviation_section(records):
     return "\n".join(lines) or "None."
 
 
-def seeds_line(tier):
-    seeds = list(tier.seeds)
-    return (f"Every cell is decided on {len(seeds)} fine-tuning seed"
-            f"{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})"
-            + ("; a cell holds when the paper's rule holds on a strict majority of the seeds "
-               "where it applies, and its numbers are means over those seeds." if len(seeds) > 1
-               else "."))
+def seeds_line(tier, records=()):
+    """Which seeds decided the cells: this run's, and those read from committed records."""
+    recorded = sorted({s["seed"] for r in records for s in r.get("seeds") or []
+                       if s.get("source", "computed") != "computed"})
+    seeds = list(tier.seeds) + [s for s in recorded if s not in tier.seeds]
+    text = (f"Every cell is decided on {len(seeds)} fine-tuning seed"
+            f"{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})")
+    if recorded:
+        other = sorted({s["seed"] for r in records for s in r.get("seeds") or []
+                        if s.get("same_code") is False})
+        text += (f"; seed{'s' if len(recorded) > 1 else ''} {', '.join(map(str, recorded))} "
+                 f"from the records committed in `seeds/` (cells show how many seeds "
+                 f"decided them)")
+        if other:
+            text += (f"; seed{'s' if len(other) > 1 else ''} {', '.join(map(str, other))} "
+                     "were recorded by other analysis code than this run's (marked †)")
+    if len(seeds) > 1:
+        text += ("; a cell holds when the paper's rule holds on a strict majority of the seeds "
+                 "where it applies, and its numbers are means over those seeds.")
+    return text + ("" if len(seeds) > 1 else ".")
 
 
 def appendix_c(ws):
@@ -300,7 +325,7 @@ def write_report(ws, records, out_dir, provenance):
         "",
         headline(records),
         "",
-        f"{seeds_line(tier)} {_precompute_line(provenance)}Claim run: "
+        f"{seeds_line(tier, records)} {_precompute_line(provenance)}Claim run: "
         f"{provenance.get('claims_wall_s', 0):.0f} s wall ({_store_line(provenance)}).",
         "",
         "Verdicts: *holds*: the paper's rule holds; *deviates*: it does not, as recorded in "
@@ -379,4 +404,5 @@ def write_report(ws, records, out_dir, provenance):
              ""]
     path = out / "REPORT.md"
     path.write_text("\n".join(text))
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=1, default=str) + "\n")
     return path
