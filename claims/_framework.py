@@ -25,7 +25,10 @@ deviates           xfailed     a known deviation (``claims/deviations.py``) whos
 not applicable     skipped     the rule's precondition is not met (e.g. F3 on a layer that was
                                linear already); the numbers are recorded
 not run            skipped     the cell could not be measured here (no weights of a hub
-                               model, one model); weights that ship with the install fail
+                               model, one model), or an analysis it needs stopped at its
+                               time limit ("not run: budget", e.g. a DirectProbe run past
+                               ``tier.directprobe_time_limit``); weights that ship with the
+                               install fail
 fails              failed      the rule does not hold and no deviation is recorded, or a
                                recorded deviation left its envelope, or the cell errored
 =================  ==========  ===============================================================
@@ -37,12 +40,14 @@ report's headline counts paper-scope cells only.
 """
 
 import math
+import sys
 from dataclasses import dataclass, field
 from numbers import Real
 
 import numpy as np
 import pytest
 
+from harness.exceptions import BudgetExceeded
 from harness.models.layers import n_layers, unknown_layers_message
 from harness.models.registry import resolve_model, weights_available
 from harness.tiers import TIERS
@@ -93,6 +98,9 @@ class Evidence:
         report's matrix (e.g. ``"{original_acc} -> {tuned_acc}"``).
     not_applicable : str
         Why the rule's precondition is not met ("" when it is).
+    not_run : str
+        Why the numbers could not be measured ("" when they were): an analysis stopped at
+        its time limit (``"budget: ..."``); ``numbers`` then holds what it proved.
     numbers_std : dict
         Standard deviations over seeds (population, ``ddof=0``) of the numeric entries.
     seeds : list of dict
@@ -109,6 +117,7 @@ class Evidence:
     numbers: dict = field(default_factory=dict)
     headline: str = ""
     not_applicable: str = ""
+    not_run: str = ""
     numbers_std: dict = field(default_factory=dict)
     seeds: list = field(default_factory=list)
     envelope_problems: list = None
@@ -127,9 +136,17 @@ class Evidence:
         self.numbers.update(numbers)
         return self
 
+    def over_budget(self, why, **numbers):
+        """An analysis the check needs stopped at its time limit: no verdict, and the
+        numbers it proved before it stopped."""
+        self.holds = None
+        self.not_run = why
+        self.numbers.update(numbers)
+        return self
+
     @property
     def applicable(self):
-        return not self.not_applicable
+        return not self.not_applicable and not self.not_run
 
     def summary(self):
         """The headline rendered with the measured numbers (or the rule if none)."""
@@ -254,12 +271,22 @@ def decide(check, ws, cell, *, models=None):
     if cell.id in _UNRESOLVED:  # weights found only now (a download): the layers were not
         pytest.fail(_UNRESOLVED[cell.id], pytrace=False)
     seeds = tuple(ws.tier.seeds)
-    per_seed = [check(ws, cell, seed) for seed in seeds]
+    per_seed = [_measure(check, ws, cell, seed) for seed in seeds]
     committed = [(seed, evidence) for seed, evidence
                  in committed_evidence(per_seed[0], ws.tier) if seed not in seeds]
     sources = [{"source": "computed"}] * len(seeds) + [e[1] for _, e in committed]
     return combine(per_seed + [e[0] for _, e in committed],
                    seeds + tuple(seed for seed, _ in committed), sources)
+
+
+def _measure(check, ws, cell, seed):
+    """``check(ws, cell, seed)``, or "not run: budget" evidence when an analysis it reads
+    stopped at its time limit (:class:`~harness.exceptions.BudgetExceeded`)."""
+    try:
+        return check(ws, cell, seed)
+    except BudgetExceeded as stop:
+        claim = getattr(sys.modules.get(check.__module__), "CLAIM", check.__name__)
+        return Evidence(claim, cell).over_budget(f"budget: {stop}", **stop.certified)
 
 
 #: Where earlier runs committed their per-seed records (``--seed-records``, set by
@@ -291,7 +318,8 @@ def committed_evidence(computed, tier):
         evidence = Evidence(computed.claim, computed.cell, holds=entry["holds"],
                             rule=entry.get("rule") or computed.rule, headline=computed.headline,
                             numbers=dict(entry["numbers"]),
-                            not_applicable=entry.get("not_applicable") or "")
+                            not_applicable=entry.get("not_applicable") or "",
+                            not_run=entry.get("not_run") or "")
         # A cell kept from an earlier run over other tasks names the code that wrote it.
         by = entry.get("recorded_by") or record
         source = {"source": "record", "analysis_code": by["analysis_code"],
@@ -311,13 +339,23 @@ def combine(per_seed, seeds, sources=None):
         once.setdefault(seed, (evidence, source))
     seeds = list(once)
     per_seed = [e for e, _ in once.values()]
-    first = per_seed[0]
+    measured = [e for e in per_seed if not e.not_run]
+    first = (measured or per_seed)[0]
     out = Evidence(first.claim, first.cell, rule=first.rule, headline=first.headline)
     out.seeds = [{"seed": s, "verdict": _seed_verdict(e), "holds": e.holds, "rule": e.rule,
-                  "not_applicable": e.not_applicable, "headline": e.summary(),
-                  "numbers": e.numbers, **source}
+                  "not_applicable": e.not_applicable, "not_run": e.not_run,
+                  "headline": e.summary(), "numbers": e.numbers, **source}
                  for s, (e, source) in once.items()]
     applicable = [e for e in per_seed if e.applicable]
+    n_not_run = len(per_seed) - len(measured)
+    if not applicable and n_not_run:
+        # A seed that was not measured might have applied the rule: no verdict.
+        out.numbers, out.numbers_std = aggregate([e.numbers for e in per_seed])
+        whys = sorted({e.not_run for e in per_seed if e.not_run})
+        out.not_run = "; ".join(whys) if len(seeds) == 1 else (
+            f"on {n_not_run} of {len(seeds)} seeds (the others not applicable): "
+            + "; ".join(whys))
+        return out
     if not applicable:
         out.numbers, out.numbers_std = aggregate([e.numbers for e in per_seed])
         whys = sorted({e.not_applicable for e in per_seed})
@@ -332,12 +370,15 @@ def combine(per_seed, seeds, sources=None):
     out.numbers, out.numbers_std = aggregate([e.numbers for e in applicable])
     if len(seeds) > 1:
         out.rule = (f"{first.rule}; on a strict majority of the seeds where it applies "
-                    f"({n_holding} of {len(applicable)} hold, {len(seeds) - len(applicable)} "
-                    "not applicable)")
+                    f"({n_holding} of {len(applicable)} hold, "
+                    f"{len(measured) - len(applicable)} not applicable"
+                    + (f", {n_not_run} not run: budget" if n_not_run else "") + ")")
     return out
 
 
 def _seed_verdict(e):
+    if e.not_run:
+        return NOT_RUN
     if not e.applicable:
         return NOT_APPLICABLE
     if e.holds is None:
@@ -381,6 +422,8 @@ def settle(evidence, sink):
     sink.append(evidence)
     deviation = DEVIATIONS.get((evidence.claim, evidence.cell.id))
     where = f"{evidence.claim}[{evidence.cell.id}]"
+    if evidence.not_run:  # a recorded deviation cannot be checked either: no verdict
+        pytest.skip(f"not run: {evidence.not_run}")
     if not evidence.applicable:
         if deviation is not None:
             pytest.fail(f"{where} is recorded as a deviation in claims/deviations.py, but its "

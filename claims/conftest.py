@@ -131,7 +131,7 @@ def _record(item, report, cell, ev):
     if ev is not None:
         record.update(holds=ev.holds, rule=ev.rule, numbers=ev.numbers,
                       numbers_std=ev.numbers_std, seeds=ev.seeds, headline=ev.summary(),
-                      not_applicable=ev.not_applicable)
+                      not_applicable=ev.not_applicable, not_run=ev.not_run)
     if deviation is not None:
         record["deviation"] = {"expect": deviation.describe(), "tolerance": deviation.tolerance,
                                "note": deviation.note,
@@ -150,7 +150,8 @@ def _verdict(status, ev):
     if status == "xfailed":
         return DEVIATES
     if status == "skipped":
-        return NOT_APPLICABLE if ev is not None and not ev.applicable else NOT_RUN
+        return NOT_APPLICABLE if ev is not None and ev.not_applicable and not ev.not_run \
+            else NOT_RUN
     return FAILS
 
 

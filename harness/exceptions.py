@@ -52,6 +52,16 @@ class DuplicatePointsError(HarnessError, ValueError):
         self.groups = [list(g) for g in groups]
 
 
+class BudgetExceeded(HarnessError, RuntimeError):
+    """A computation ran past its time limit. ``certified`` says what it had proven by
+    then (for DirectProbe: ``linear`` True/False/None, ``n_clusters_at_least``,
+    ``n_clusters_at_most``); nothing else of its answer is known."""
+
+    def __init__(self, message, certified=None):
+        super().__init__(message)
+        self.certified = dict(certified or {})
+
+
 class ChecksumError(HarnessError, ValueError):
     """A downloaded or local file does not match its recorded checksum."""
 

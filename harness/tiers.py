@@ -44,6 +44,11 @@ class Tier:
     directprobe_on_duplicates : str
         Identical vectors under different labels (repeated TREC questions): ``"drop"``
         them before clustering (no clustering could separate them).
+    directprobe_time_limit : float or None
+        CPU seconds one DirectProbe run may take (the paper tiers: 600). A run past it
+        records only what it proved (linear or not, bounds on the cluster count); a claim
+        that needs more is "not run: budget". A budget changes which numbers are measured,
+        never their values, so it is no part of a seed record's protocol.
     min_cluster_size : int
         Clusters with fewer points are dropped from distance analyses (the authors drop
         clusters of 5 points or fewer, i.e. keep size >= 6).
@@ -78,6 +83,7 @@ class Tier:
     directprobe_mode: str = "reference"
     directprobe_rate: float = 0.05
     directprobe_on_duplicates: str = "drop"
+    directprobe_time_limit: float = None
     min_cluster_size: int = 6
     separability_tol: float = 1e-6  # harness.geometry.SEPARABILITY_TOL (a test keeps them equal)
     cross_task: dict = field(default_factory=lambda: {"ps-fxn": ("ps-fxn", "ps-role", "pos")})
@@ -183,6 +189,8 @@ TINY_DEFAULT_CAPS = {
 PAPER_SCHEDULE = {"intermediate_layers": (-1,), "all_layers_every": 50,
                   "all_layers_until": 20, "intermediate_dtype": "float16",
                   "checkpoint_every": 25}
+#: A DirectProbe unit's budget in the paper tiers (issue #20: 10 minutes each).
+PAPER_DIRECTPROBE_TIME_LIMIT = 600.0
 #: TREC-50 keeps the two ends only: no analysis reads its snapshots in between (F5, F7 and
 #: Figs. 2 and 4 exclude it, the paper's footnotes 8 and 10: it is not linear), and every
 #: 5 of its 1,710 updates would cost 342 extractions of 5,452 questions and 1.9 GB a seed.
@@ -200,8 +208,8 @@ TIERS = {
     "paper": Tier(
         name="paper", models=("minilm-l6",), seeds=(0, 1, 2, 3, 4), snapshot_every=5,
         intermediate_splits=("train",), probe_grid="paper", probe_seeds=5,
-        directprobe_rate=0.05, finetune_options=PAPER_SCHEDULE,
-        task_options=PAPER_TASK_OPTIONS,
+        directprobe_rate=0.05, directprobe_time_limit=PAPER_DIRECTPROBE_TIME_LIMIT,
+        finetune_options=PAPER_SCHEDULE, task_options=PAPER_TASK_OPTIONS,
         description="The paper's protocol on minilm-l6 (offline): full data (PUD 80/20, "
                     "STREUSLE and TREC official splits), 10 epochs, batch 32, AdamW 3e-4; "
                     "snapshots of the last layer every 5 updates, of all layers in the first "
@@ -212,6 +220,7 @@ TIERS = {
         name="full", models=("bert-tiny", "bert-mini", "bert-small", "bert-medium", "bert-base"),
         seeds=(0, 1, 2, 3, 4), snapshot_every=5, intermediate_splits=("train",),
         probe_grid="paper", probe_seeds=5, directprobe_rate=0.05,
+        directprobe_time_limit=PAPER_DIRECTPROBE_TIME_LIMIT,
         finetune_options=PAPER_SCHEDULE, task_options=PAPER_TASK_OPTIONS,
         description="The paper's protocol on its five BERT models: full data, 10 epochs (3 "
                     "for base), the paper tier's snapshot schedule, the full probe grid, 5 "

@@ -95,7 +95,7 @@ def test_one_seed_keeps_its_numbers():
     ev = combine([_seed(True, 2.0)], (0,))
     assert ev.holds and ev.numbers == {"value": 2.0, "label": "x"} and ev.numbers_std == {}
     assert ev.seeds == [{"seed": 0, "verdict": "holds", "holds": True, "rule": "value > 0",
-                         "not_applicable": "", "headline": "",
+                         "not_applicable": "", "not_run": "", "headline": "",
                          "numbers": {"value": 2.0, "label": "x"}, "source": "computed"}]
 
 

@@ -23,32 +23,66 @@ import numpy as np
 
 from ..geometry import clustering as clustering_kernels
 from .. import geometry as metrics  # the package re-exports the metric functions
+from ..exceptions import BudgetExceeded
 
 logger = logging.getLogger(__name__)
 
 
+class DirectProbeResult(dict):
+    """A :func:`cluster` result. When the run stopped at the tier's time limit
+    (``complete`` False) it holds only what the run proved (``linear`` when decided,
+    ``n_clusters_at_least``, ``n_clusters_at_most``, ``n_labels``), and reading anything
+    else raises :class:`~harness.exceptions.BudgetExceeded`: the claims turn that into
+    "not run: budget", never into a number."""
+
+    def __missing__(self, key):
+        if not self.get("complete", True):
+            raise BudgetExceeded(f"{self['budget_note']}; its {key!r} is not known",
+                                 {k: self.get(k) for k in CERTIFIED})
+        raise KeyError(key)
+
+
+#: What a DirectProbe run stopped at its time limit records (``BudgetExceeded.certified``).
+CERTIFIED = ("linear", "n_labels", "n_clusters_at_least", "n_clusters_at_most",
+             "n_dropped_duplicates", "n_oracle_calls", "phase")
+
+
 def cluster(ws, vectors):
-    """DirectProbe on one set of vectors (cached).
+    """DirectProbe on one set of vectors (cached), within ``tier.directprobe_time_limit``.
 
     Returns
     -------
-    dict
-        ``n_clusters``, ``n_labels``, ``linear``, ``labels``, ``cluster_labels``,
-        ``n_dropped_duplicates``, ``n_oracle_calls``, ``seconds`` and the array
-        ``assignment`` (-1 for dropped duplicates).
+    DirectProbeResult
+        ``complete`` (True), ``n_clusters``, ``n_labels``, ``linear``, ``labels``,
+        ``cluster_labels``, ``n_dropped_duplicates``, ``n_oracle_calls``, ``seconds`` and
+        the array ``assignment`` (-1 for dropped duplicates); for a run stopped at the
+        limit, ``complete`` False and what it proved (:class:`DirectProbeResult`). A
+        stopped run is stored under its limit: a larger limit computes it again.
     """
     tier = ws.tier
     config = {"analysis": "directprobe", "vectors": vectors.source,
               "mode": tier.directprobe_mode, "rate": tier.directprobe_rate,
               "separability_tol": tier.separability_tol}
+    if tier.directprobe_time_limit is not None:
+        config["time_limit"] = tier.directprobe_time_limit
 
     def compute():
         started = time.perf_counter()
-        result = clustering_kernels.cluster_labels(
-            vectors.X, vectors.y, mode=tier.directprobe_mode, rate=tier.directprobe_rate,
-            tol=tier.separability_tol, on_duplicates=tier.directprobe_on_duplicates)
+        try:
+            result = clustering_kernels.cluster_labels(
+                vectors.X, vectors.y, mode=tier.directprobe_mode, rate=tier.directprobe_rate,
+                tol=tier.separability_tol, on_duplicates=tier.directprobe_on_duplicates,
+                time_limit=tier.directprobe_time_limit)
+        except BudgetExceeded as stop:
+            logger.warning("%s: %s", vectors.source, stop)
+            proven = {k: v for k, v in stop.certified.items() if v is not None}
+            return {"complete": False, **proven, "time_limit": tier.directprobe_time_limit,
+                    "budget_note": f"DirectProbe on {vectors.source}: {stop}",
+                    "seconds": time.perf_counter() - started,
+                    "assignment": np.empty(0, dtype=np.int64)}
         kept_labels = np.unique(vectors.y[result.assignment >= 0])
-        return {"n_clusters": int(result.n_clusters), "n_labels": int(len(kept_labels)),
+        return {"complete": True,
+                "n_clusters": int(result.n_clusters), "n_labels": int(len(kept_labels)),
                 "linear": bool(result.n_clusters == len(kept_labels)),
                 "labels": [str(v) for v in result.labels],
                 "cluster_labels": [str(v) for v in result.cluster_labels],
@@ -57,7 +91,7 @@ def cluster(ws, vectors):
                 "seconds": time.perf_counter() - started,
                 "assignment": np.asarray(result.assignment, dtype=np.int64)}
 
-    return ws.cached(config, compute, arrays=("assignment",))
+    return DirectProbeResult(ws.cached(config, compute, arrays=("assignment",)))
 
 
 def label_clustering(vectors, directprobe=None):
@@ -156,7 +190,8 @@ def train_test_similarity(ws, model, task, update, layer=-1, seed=None):
     test = ws.vectors(model, task, update, "test", layer, seed=seed)
     c_train, c_test = cluster(ws, train), cluster(ws, test)
     record = {"linear_train": c_train["linear"], "linear_test": c_test["linear"],
-              "n_clusters_train": c_train["n_clusters"], "n_clusters_test": c_test["n_clusters"],
+              "n_clusters_train": c_train.get("n_clusters"),
+              "n_clusters_test": c_test.get("n_clusters"),
               "n_labels_train": c_train["n_labels"], "n_labels_test": c_test["n_labels"],
               "similarity": None, "n_common_labels": None, "n_pairs": None}
     if c_train["linear"] and c_test["linear"]:
@@ -176,7 +211,8 @@ def original_clustering(ws, model, task, layer):
     DirectProbe result is linear)."""
     first = ws.vectors(model, task, 0, "train", layer)
     start = cluster(ws, first)
-    return first, start, label_clustering(first, start)
+    # A run stopped at its limit is never linear (else it had finished): no clustering.
+    return first, start, label_clustering(first, start if start.get("complete", True) else None)
 
 
 def _resolve_updates(ws, model, task, updates, seed, layer):
@@ -202,7 +238,7 @@ def min_distance_curve(ws, model, task, layer=-1, updates=None, seed=None):
     last = ws.vectors(model, task, "last", "train", layer, seed=seed)
     record = {"updates": updates, "labels": fixed["labels"], "min_distance": None,
               "separates": None, "linear_start": start["linear"],
-              "n_clusters_start": start["n_clusters"], "n_labels": start["n_labels"],
+              "n_clusters_start": start.get("n_clusters"), "n_labels": start["n_labels"],
               "linear_end": cluster(ws, last)["linear"]}
     if not start["linear"]:
         return record
@@ -229,7 +265,7 @@ def layer_similarity(ws, model, task, layer, updates=None, seed=None):
     updates = _resolve_updates(ws, model, task, updates, seed, layer)
     first, start, fixed = original_clustering(ws, model, task, layer)
     record = {"updates": list(updates), "similarity": None, "separates": None,
-              "linear_start": start["linear"], "n_clusters_start": start["n_clusters"],
+              "linear_start": start["linear"], "n_clusters_start": start.get("n_clusters"),
               "n_labels": start["n_labels"]}
     if not start["linear"]:
         return record

@@ -29,7 +29,8 @@ class Summary:
     ``seconds`` sums the units' own wall times per stage (on Ray they overlap: the sum
     can exceed ``wall_s``), ``cpu_s`` their CPU times; ``startup_s`` is the time to
     start or join the Ray runtime (and to stop it); ``failed`` maps a unit id to its
-    error, ``blocked`` lists the units not run because a dependency failed.
+    error, ``blocked`` lists the units not run because a dependency failed, and
+    ``over_budget`` maps a unit id to the time limit it (or an analysis it reads) hit.
     ``by_seed`` splits the same sums by fine-tuning seed (``"0"``, ``"1"``, ...) and
     ``"shared"`` (the update-0 analyses, read by every seed), counting only the units
     that computed something: ``{seed: {stage: {"units", "seconds", "cpu_s"}}}``; the
@@ -45,8 +46,11 @@ class Summary:
     failed: dict = field(default_factory=dict)
     blocked: list = field(default_factory=list)
     by_seed: dict = field(default_factory=dict)
+    over_budget: dict = field(default_factory=dict)
 
     def record(self, unit, result):
+        if result.get("budget"):
+            self.over_budget[unit.id] = result["budget"]
         self.units[unit.stage] = self.units.get(unit.stage, 0) + 1
         self.seconds[unit.stage] = self.seconds.get(unit.stage, 0.0) + result["seconds"]
         self.cpu_s[unit.stage] = self.cpu_s.get(unit.stage, 0.0) + result.get("cpu_s", 0.0)
@@ -64,6 +68,8 @@ class Summary:
         text = f"precompute ({self.executor}): {', '.join(parts) or 'nothing'}; {self.wall_s:.0f} s wall"
         if self.failed or self.blocked:
             text += f"; {len(self.failed)} failed, {len(self.blocked)} blocked"
+        if self.over_budget:
+            text += f"; {len(self.over_budget)} stopped at their time limit (not run: budget)"
         return text
 
 

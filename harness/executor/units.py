@@ -32,10 +32,15 @@ itself, and whatever it computes is keyed exactly as the claims would key it.
 
 import collections
 import contextlib
+import logging
 import os
 import time
 import warnings
 from dataclasses import dataclass, field
+
+from ..exceptions import BudgetExceeded
+
+logger = logging.getLogger(__name__)
 
 #: Tasks whose fixed-clustering distances are tracked through the snapshots (F5, F7,
 #: Figs. 2 and 4; footnotes 8 and 10 exclude TREC-50, which is not linear).
@@ -300,11 +305,17 @@ def execute(context, unit, report=None):
 
     written = usage()["artifacts_computed"]
     started, cpu = time.perf_counter(), time.process_time()
+    budget = None
     with _each_warning_once(unit):
-        UNIT_FUNCTIONS[unit.kind](_workspace(context), unit, report or _ignore, **unit.kwargs)
+        try:
+            UNIT_FUNCTIONS[unit.kind](_workspace(context), unit, report or _ignore,
+                                      **unit.kwargs)
+        except BudgetExceeded as stop:  # an analysis it reads stopped at its time limit:
+            budget = str(stop)          # nothing to compute here, the claims say "not run"
+            logger.warning("%s: not run: %s", unit.id, budget)
     return {"id": unit.id, "seconds": time.perf_counter() - started,
             "cpu_s": time.process_time() - cpu, "pid": os.getpid(),
-            "computed": usage()["artifacts_computed"] > written}
+            "computed": usage()["artifacts_computed"] > written, "budget": budget}
 
 
 @contextlib.contextmanager
@@ -364,7 +375,10 @@ def _extract(ws, unit, report, *, model, source, probed, seed, split):
 def _cluster(ws, unit, report, *, model, task, seed, update, split, layer):
     from ..analyses import snapshot_geometry
 
-    snapshot_geometry.cluster(ws, ws.vectors(model, task, update, split, layer, seed=seed))
+    result = snapshot_geometry.cluster(ws, ws.vectors(model, task, update, split, layer,
+                                                      seed=seed))
+    if not result["complete"]:  # stored with what it proved; the summary lists it
+        raise BudgetExceeded(result["budget_note"])
 
 
 def _distances(ws, unit, report, *, model, task, seed, layer, update):

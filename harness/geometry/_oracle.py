@@ -52,6 +52,15 @@ HEARTBEAT_S = 60.0
 logger = logging.getLogger("harness.geometry.clustering")
 
 
+#: The clock of DirectProbe's time limits: CPU seconds of this process (a loaded machine
+#: slows the wall clock, not this one). Tests put a counter of ticks in its place.
+CLOCK = time.process_time
+
+
+class OutOfTime(Exception):
+    """Raised by :meth:`Oracle.tick` past the deadline; carries the phases' progress."""
+
+
 class Oracle:
     """Separability verdicts between clusters of a DirectProbe run, with caches.
 
@@ -94,15 +103,22 @@ class Oracle:
                           oracle_overlaps=0, cached_pair=0)
         self.progress = {}  # what the phases report (phase, merges, state checks)
         self._started = self._last_beat = time.monotonic()
+        # The time limit (CPU seconds of this process, on ``clock``) and what the run has
+        # proven so far, which the phases keep up to date (cluster_labels' time_limit).
+        self.deadline = None
+        self.clock = CLOCK
+        self.certified = {"linear": None, "n_clusters_at_most": X.shape[0]}
 
     def tick(self, **progress):
         """Note the phases' progress; log it when ``HEARTBEAT_S`` passed since the last line.
 
         Called by every candidate check and every exact oracle call, so a run that takes
         minutes says what it is doing at least once a minute (on a Ray worker too: it is
-        a log line, not a terminal bar).
+        a log line, not a terminal bar), and stops (:class:`OutOfTime`) past ``deadline``.
         """
         self.progress.update(progress)
+        if self.deadline is not None and self.clock() > self.deadline:
+            raise OutOfTime(dict(self.progress))
         now = time.monotonic()
         if now - self._last_beat < HEARTBEAT_S:
             return

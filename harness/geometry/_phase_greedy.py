@@ -217,6 +217,8 @@ def greedy(X, eng, oracle, stats):
         d2, _, _, lab, sa, sb = cand
         blk = eng.blocks[lab]
         a, b = int(blk.ids[sa]), int(blk.ids[sb])
+        # Greedy merges only: the final count is at most the current one.
+        oracle.certified["n_clusters_at_most"] = X.shape[0] - eng.n_merges
         oracle.tick(phase="greedy", merges=eng.n_merges, rejected=stats["rejected"])
         ok, planes, cM, rM, mem = merge_ok(X, eng, table, oracle, lab, sa, sb)
         if not ok:

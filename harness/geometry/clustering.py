@@ -50,10 +50,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from harness.exceptions import DuplicatePointsError, HarnessWarning
+from harness.exceptions import BudgetExceeded, DuplicatePointsError, HarnessWarning
 
 from ._agglomeration import Agglomerator, partition_from_merges
-from ._oracle import Oracle
+from ._oracle import Oracle, OutOfTime
 from ._phase_greedy import greedy
 from ._phase_search import check_state
 from ._scaling import to_user_units, to_working_scale, working_exponent
@@ -190,6 +190,9 @@ def _merge_to_end(X, codes, n_labels, oracle, stats, timings):
     timings["merge_to_end"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     linear = check_state(X, codes, merges, merges.shape[0], oracle, stats)
+    oracle.certified["linear"] = linear
+    if linear:
+        oracle.certified["n_clusters_at_most"] = n_labels
     timings["search"] = time.perf_counter() - t0
     return eng, merges, linear
 
@@ -225,10 +228,13 @@ def _run_reference(X, codes, n_labels, rate, oracle, stats, timings):
             hi = k
             k -= step
         lo = max(k, 0)
+    # A good state lo: the greedy phase goes on from lo or later, and only merges.
+    oracle.certified["n_clusters_at_most"] = X.shape[0] - lo
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if check_state(X, codes, merges, mid, oracle, stats):
             lo = mid
+            oracle.certified["n_clusters_at_most"] = X.shape[0] - lo
         else:
             hi = mid
     stats["first_bad_state"] = hi
@@ -248,7 +254,7 @@ def _run_reference(X, codes, n_labels, rate, oracle, stats, timings):
     return eng
 
 
-def _check_params(mode, rate, tol, on_duplicates, caller):
+def _check_params(mode, rate, tol, on_duplicates, caller, time_limit=None):
     if mode not in _MODES:
         raise ValueError(f"The 'mode' parameter of {caller} must be one of {list(_MODES)}. "
                          f"Got {mode!r} instead.")
@@ -261,10 +267,14 @@ def _check_params(mode, rate, tol, on_duplicates, caller):
     if on_duplicates not in _ON_DUPLICATES:
         raise ValueError(f"The 'on_duplicates' parameter of {caller} must be one of "
                          f"{list(_ON_DUPLICATES)}. Got {on_duplicates!r} instead.")
+    if time_limit is not None and not (isinstance(time_limit, (int, float))
+                                       and not isinstance(time_limit, bool) and time_limit >= 0):
+        raise ValueError(f"The 'time_limit' parameter of {caller} must be None or a number of "
+                         f"seconds >= 0. Got {time_limit!r} instead.")
 
 
 def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
-                   on_duplicates="raise"):
+                   on_duplicates="raise", time_limit=None):
     r"""DirectProbe: label-pure clusters with pairwise disjoint cross-label convex hulls.
 
     Greedy centroid agglomeration within labels: repeatedly take the pair of
@@ -300,6 +310,14 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
         raises :class:`DuplicatePointsError` listing the index groups; ``"drop"``
         removes every point of those groups (recorded in ``dropped``; their
         ``assignment`` is ``-1``) and warns.
+    time_limit : float or None, default=None
+        CPU seconds of this process the search may take (checked before every candidate
+        check and exact oracle call, so one call may overrun it). Past it the run stops
+        with :class:`~harness.exceptions.BudgetExceeded`, whose ``certified`` holds what
+        was proven: ``linear`` (True, False, or None when the end state's check did not
+        finish), ``n_clusters_at_least`` (``n_labels + 1`` once the end state is known to
+        overlap) and ``n_clusters_at_most`` (the clusters of the last state known good:
+        later merges only lower it). None: no limit.
 
     Returns
     -------
@@ -314,6 +332,8 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
         On invalid input or parameters.
     SolverError
         When the LP solver ends in a status other than optimal.
+    BudgetExceeded
+        Past ``time_limit``; never a partial partition.
 
     Notes
     -----
@@ -371,7 +391,7 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
     >>> res.n_clusters, res.linear, res.assignment.tolist()
     (2, True, [0, 0, 1, 1])
     """
-    _check_params(mode, rate, tol, on_duplicates, "cluster_labels")
+    _check_params(mode, rate, tol, on_duplicates, "cluster_labels", time_limit)
     X = check_points(X, name="X", caller="cluster_labels")
     scale = working_exponent(X)  # extreme magnitudes: computed at a safe scale (_scaling)
     X = to_working_scale(X, scale)
@@ -409,11 +429,16 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
     stats = dict(rejected=0, state_checks=0, first_bad_state=None)
     timings = {}
     oracle = Oracle(Xk, ck, tol)
+    if time_limit is not None:
+        oracle.deadline = oracle.clock() + time_limit
     t_start = time.perf_counter()
-    if mode == "exact":
-        eng = _run_exact(Xk, ck, n_labels, oracle, stats, timings)
-    else:
-        eng = _run_reference(Xk, ck, n_labels, rate, oracle, stats, timings)
+    try:
+        if mode == "exact":
+            eng = _run_exact(Xk, ck, n_labels, oracle, stats, timings)
+        else:
+            eng = _run_reference(Xk, ck, n_labels, rate, oracle, stats, timings)
+    except OutOfTime as stop:
+        raise _budget_exceeded(oracle, n_labels, dropped.size, time_limit, stop.args[0]) from None
     timings["total"] = time.perf_counter() - t_start
     stats.update(oracle.stats)
     stats["timings"] = timings
@@ -450,6 +475,22 @@ def cluster_labels(X, y, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL,
     )
 
 
+def _budget_exceeded(oracle, n_labels, n_dropped, time_limit, progress):
+    linear = oracle.certified["linear"]
+    certified = {"linear": linear, "n_labels": int(n_labels),
+                 "n_clusters_at_least": n_labels + (linear is False),
+                 "n_clusters_at_most": int(oracle.certified["n_clusters_at_most"]),
+                 "n_dropped_duplicates": int(n_dropped),
+                 "n_oracle_calls": int(oracle.stats["oracle_calls"]),
+                 "phase": progress.get("phase", "end-state check")}
+    said = {None: "linearity undecided", False: "not linear"}[linear]
+    return BudgetExceeded(
+        f"DirectProbe stopped at its time limit of {time_limit:g} CPU s "
+        f"({oracle.X.shape[0]} points x {oracle.d} features, {n_labels} labels, in the "
+        f"{certified['phase']}): {said}, between {certified['n_clusters_at_least']} and "
+        f"{certified['n_clusters_at_most']} clusters", certified)
+
+
 class DirectProbe(BaseEstimator):
     """DirectProbe clustering as a scikit-learn-style estimator.
 
@@ -464,6 +505,9 @@ class DirectProbe(BaseEstimator):
         The separability tolerance, relative to the radius of the data.
     on_duplicates : {"raise", "drop"}, default="raise"
         What to do with identical points that carry different labels.
+    time_limit : float or None, default=None
+        CPU seconds the search may take; past it ``fit`` raises
+        :class:`~harness.exceptions.BudgetExceeded` with what it had proven.
     random_state : None
         Accepted for API symmetry; the procedure is deterministic and ignores it.
 
@@ -497,17 +541,18 @@ class DirectProbe(BaseEstimator):
     """
 
     def __init__(self, *, mode="reference", rate=0.01, tol=SEPARABILITY_TOL, on_duplicates="raise",
-                 random_state=None):
+                 time_limit=None, random_state=None):
         self.mode = mode
         self.rate = rate
         self.tol = tol
         self.on_duplicates = on_duplicates
+        self.time_limit = time_limit
         self.random_state = random_state
 
     def fit(self, X, y):
         """Cluster `X` under labels `y`; returns self."""
         res = cluster_labels(X, y, mode=self.mode, rate=self.rate, tol=self.tol,
-                             on_duplicates=self.on_duplicates)
+                             on_duplicates=self.on_duplicates, time_limit=self.time_limit)
         self.result_ = res
         self.assignment_ = res.assignment
         self.cluster_labels_ = res.cluster_labels

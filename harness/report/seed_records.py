@@ -31,9 +31,11 @@ from ..exceptions import HarnessError
 FORMAT = 1
 SEEDS_DIR = "seeds"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: Tier fields that select what runs, not how: records of one protocol may differ in them.
+#: Tier fields that select what runs, not how, and budgets, which decide whether a number is
+#: measured but never its value: records of one protocol may differ in them.
 #: (``data_options`` lists the selected tasks' caps: a task both hold must agree.)
-SELECTION_FIELDS = ("models", "tasks", "seeds", "cross_task", "description")
+SELECTION_FIELDS = ("models", "tasks", "seeds", "cross_task", "description",
+                    "directprobe_time_limit")
 
 
 def record_path(out_dir, seed):
@@ -140,7 +142,7 @@ def build_record(seed, records, tier_dict, environment, cost):
                 cells[f"{r['claim']}|{r['cell_id']}"] = {
                     "claim": r["claim"], "cell": r["cell"],
                     **{k: entry.get(k) for k in ("verdict", "holds", "rule", "not_applicable",
-                                                 "headline", "numbers")}}
+                                                 "not_run", "headline", "numbers")}}
     return _jsonable({
         "format": FORMAT, "seed": int(seed), "tier": tier_dict.get("name"),
         "protocol": protocol(tier_dict), "analysis_code": analysis_code_fingerprint(),

@@ -267,6 +267,8 @@ def test_estimator_api():
     ({"rate": 0.0}, "'rate' parameter"),
     ({"tol": -1.0}, "'tol' parameter"),
     ({"on_duplicates": "ignore"}, "'on_duplicates' parameter"),
+    ({"time_limit": -1.0}, "'time_limit' parameter"),
+    ({"time_limit": True}, "'time_limit' parameter"),
 ])
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
