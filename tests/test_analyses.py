@@ -141,7 +141,20 @@ def test_update_zero_is_read_from_the_first_seed_for_every_seed(tmp_path):
             return runs[self.seed(seed)]
 
     ws = Stubbed(replace(get_tier("tiny"), seeds=(0, 1)), store=store, progress=False)
-    assert ws.vectors("m", "t", 0, "train", 0, seed=1).source == f"{keys[0, 0]}/layer0"
-    assert ws.vectors("m", "t", "first", "train", 0, seed=1).source == f"{keys[0, 0]}/layer0"
+    first = ws.vectors("m", "t", 0, "train", 0, seed=1)
+    assert first.X[0, 0] == 0 and first.source.startswith("pretrained:")
+    assert ws.vectors("m", "t", "first", "train", 0, seed=1).source == first.source
     assert ws.vectors("m", "t", "last", "train", 0, seed=1).X[0, 0] == 14
-    assert ws.vectors("m", "t", "last", "train", 0).X[0, 0] == 4
+    last = ws.vectors("m", "t", "last", "train", 0)
+    assert last.X[0, 0] == 4 and last.source == f"{keys[0, 4]}/layer0"
+    # Named by content: a run of seed 1 alone reads its own update 0, and finds the
+    # analyses of seed 0's (the same arrays), but not those of other arrays.
+    alone = Stubbed(replace(get_tier("tiny"), seeds=(1,)), store=store, progress=False)
+    other = alone.vectors("m", "t", 0, "train", 0)
+    assert other.X[0, 0] == 10 and other.source != first.source
+    with store.writer({"fake": "snapshot", "seed": 2, "update": 0}) as w:
+        w.save_array("layer0", np.full((3, 2), 0, np.float32))
+        w.save_array("labels", np.array(["a", "b", "a"]))
+    runs[2] = SimpleNamespace(snapshots={0: {"train": w.artifact.key}, 4: runs[0].snapshots[4]})
+    again = Stubbed(replace(get_tier("tiny"), seeds=(2,)), store=store, progress=False)
+    assert again.vectors("m", "t", 0, "train", 0).source == first.source

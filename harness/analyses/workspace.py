@@ -16,7 +16,8 @@ class Vectors(NamedTuple):
 
     X: np.ndarray  # (n_examples, dim) float64
     y: np.ndarray  # (n_examples,) str
-    source: str  # "<artifact key>/layer<k>": identifies the vectors in cache keys
+    source: str  # "<artifact key>/layer<k>" (update 0: "pretrained:<sha256s>/layer<k>"):
+    #              identifies the vectors in cache keys
 
 
 class Workspace:
@@ -106,8 +107,10 @@ class Workspace:
 
         ``update`` may be ``"first"``/``"last"``; ``layer`` may be negative (from the top).
         Update 0 is the pretrained model, the same for every seed: it is read from the
-        first seed's run, so that every analysis of the original representation (e.g. its
-        DirectProbe clustering) is computed once.
+        first seed's run and named by its content (the sha256 of the layer's and the
+        labels' files), so that every analysis of the original representation (e.g. its
+        DirectProbe clustering) is computed once, whichever seed's run holds it: a later
+        run of another seed finds it.
         """
         seed = self.seed(seed)
         updates = sorted(self.run(model, task, seed).snapshots)
@@ -117,7 +120,8 @@ class Workspace:
         run = self.run(model, task, seed)
         if layer < 0:  # from the model's top: a snapshot may hold only some layers
             layer = self.n_layers(model, task) + 1 + layer
-        return self._vectors(self.store.open(run.snapshots[int(update)][split]), layer)
+        return self._vectors(self.store.open(run.snapshots[int(update)][split]), layer,
+                             by_content=int(update) == 0)
 
     def cross_vectors(self, model, tuned_on, probed, split, layer=-1, seed=None):
         """Vectors of task ``probed`` under the final model fine-tuned on ``tuned_on``.
@@ -142,10 +146,16 @@ class Workspace:
                                   store=self.store, progress=self.progress)
         return self._vectors(art, layer)
 
-    def _vectors(self, art, layer):
+    def _vectors(self, art, layer, by_content=False):
         layer = self._layer(art, layer)
+        source = f"{art.key}/layer{layer}"
+        if by_content:
+            files = art.manifest["files"]
+            digest = "-".join(files[art.manifest["arrays"][name]["file"]]["sha256"][:16]
+                              for name in (f"layer{layer}", "labels"))
+            source = f"pretrained:{digest}/layer{layer}"
         return Vectors(np.asarray(art.array(f"layer{layer}"), dtype=np.float64),
-                       np.asarray(art.array("labels")), f"{art.key}/layer{layer}")
+                       np.asarray(art.array("labels")), source)
 
     @staticmethod
     def _layer(art, layer):
