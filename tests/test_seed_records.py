@@ -336,3 +336,13 @@ def test_a_later_run_decides_over_its_seed_and_the_committed_one(bert_tiny_shape
         assert r["seeds"][1]["same_code"] is True
         assert r["seeds"][1]["numbers"] == record0["cells"][f"F1|{r['cell_id']}"]["numbers"]
     assert "(2 seeds)" in (out / "REPORT.md").read_text()
+
+
+def test_the_report_names_its_command_without_machine_paths():
+    from harness.commands.verify import PROJECT_ROOT, portable_command
+
+    argv = [str(PROJECT_ROOT / "harness" / "__main__.py"), "verify", "--tier", "paper",
+            "--out", str(PROJECT_ROOT / "reports" / "paper"), "--seeds", "0"]
+    assert portable_command(argv) == ("python -m harness verify --tier paper --out "
+                                      "reports/paper --seeds 0")
+    assert portable_command([".venv/bin/harness", "verify"]) == ".venv/bin/harness verify"

@@ -141,7 +141,8 @@ def run(args):
     ws = Workspace(tier, store=store, data_dir=data_dir, progress=False)
     # What the claim run (the pytest process) reused and computed; the report's own use
     # of the store (figures, tables) is added after it is written.
-    provenance = {"tier": tier.to_dict(), "command": " ".join(sys.argv), "pytest_exit": code,
+    provenance = {"tier": tier.to_dict(), "command": portable_command(sys.argv),
+                  "pytest_exit": code,
                   "claims_wall_s": wall, "precompute": vars(summary),
                   "store_artifacts_reused": claims_usage["artifacts_reused"],
                   "store_artifacts_computed": claims_usage["artifacts_computed"],
@@ -194,6 +195,24 @@ def write_seed_records(out, records, tier, env, summary, committed, previous):
         path = seed_records.write_record(out, record)
         written.append(str(path.relative_to(out)))
     return written
+
+
+def portable_command(argv):
+    """The command line as a reader can repeat it from the project root: ``python -m
+    harness`` for the module's path, and paths inside the project relative to it (a
+    report is committed, and no path of the machine it was made on belongs in it)."""
+    def portable(arg, first):
+        path = Path(arg)
+        if first and path.name == "__main__.py" and path.parent.name == "harness":
+            return "python -m harness"
+        if path.is_absolute():
+            try:
+                return str(path.resolve().relative_to(PROJECT_ROOT))
+            except ValueError:
+                return arg
+        return arg
+
+    return " ".join(portable(arg, i == 0) for i, arg in enumerate(argv))
 
 
 def _check_seeds(seeds):
