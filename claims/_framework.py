@@ -301,7 +301,7 @@ def committed_records(tier):
     if tier.name not in COMMITTED["by_tier"]:
         from harness.report import seed_records
 
-        COMMITTED["by_tier"][tier.name] = seed_records.committed_records(
+        COMMITTED["by_tier"][tier.name] = seed_records.records_in(
             COMMITTED["dir"], tier.to_dict())
         COMMITTED["analysis_code"] = seed_records.analysis_code_fingerprint()
     return COMMITTED["by_tier"][tier.name]

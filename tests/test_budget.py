@@ -110,7 +110,7 @@ def test_a_seed_record_keeps_not_run_and_gives_it_back(tmp_path, monkeypatch):
     records = [{"claim": "F9", "cell": vars(cell), "cell_id": cell.id, "seeds": ev.seeds}]
     seed_records.write_record(tmp_path, seed_records.build_record(
         0, records, paper.to_dict(), {}, None))
-    monkeypatch.setattr(_framework, "COMMITTED", {"dir": str(tmp_path), "by_tier": {},
+    monkeypatch.setattr(_framework, "COMMITTED", {"dir": str(tmp_path / "seeds"), "by_tier": {},
                                                   "analysis_code": None})
     [(seed, (back, source))] = _framework.committed_evidence(Evidence("F9", cell), paper)
     assert seed == 0 and back.not_run == "budget: stopped" and back.numbers == {"linear": False}

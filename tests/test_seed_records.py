@@ -128,7 +128,7 @@ def test_the_selection_is_no_part_of_the_protocol(tmp_path):
 @pytest.fixture
 def committed(tmp_path, monkeypatch):
     """Commit records into tmp_path; the claims read them as under --seed-records."""
-    monkeypatch.setattr(_framework, "COMMITTED", {"dir": str(tmp_path), "by_tier": {},
+    monkeypatch.setattr(_framework, "COMMITTED", {"dir": str(tmp_path / "seeds"), "by_tier": {},
                                                   "analysis_code": None})
     monkeypatch.setattr(_framework, "require_weights", lambda model: None)
     return lambda record: _commit(tmp_path, record)

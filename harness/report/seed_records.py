@@ -212,7 +212,13 @@ def read_record(path):
 
 
 def committed_records(out_dir, tier_dict):
-    """``{seed: record}`` of the records in ``out_dir/seeds`` for this tier's protocol.
+    """``{seed: record}`` of the records in ``out_dir/seeds`` (:func:`records_in`)."""
+    return records_in(Path(out_dir) / SEEDS_DIR, tier_dict)
+
+
+def records_in(folder, tier_dict):
+    """``{seed: record}`` of the records (``seed-K.json``) in ``folder`` for this tier's
+    protocol.
 
     Raises
     ------
@@ -220,7 +226,7 @@ def committed_records(out_dir, tier_dict):
         A record is unreadable, or was measured under another protocol (its
         :func:`protocol` differs): deciding over it would mix two experiments.
     """
-    folder = Path(out_dir) / SEEDS_DIR
+    folder = Path(folder)
     found = {}
     if not folder.is_dir():
         return found
