@@ -14,6 +14,7 @@ import pytest
 from claims import _framework
 from claims._framework import DEVIATES, FAILS, HOLDS, NOT_APPLICABLE, NOT_RUN, Cell
 from claims.deviations import DEVIATIONS
+from harness.report.seed_records import json_default
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -164,15 +165,7 @@ def pytest_sessionfinish(session, exitstatus):
         path.parent.mkdir(parents=True, exist_ok=True)
         document = {"records": session.config._claim_records, "store": usage()}
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(document, indent=1, default=_jsonable))
+        tmp.write_text(json.dumps(document, indent=1, default=json_default))
         tmp.replace(path)
 
 
-def _jsonable(obj):
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)

@@ -331,6 +331,51 @@ def test_editing_a_deviation_beyond_its_tolerance_fails_the_cell(key, name, edit
         settle(evidence, [])
 
 
+PAPER_DEVIATIONS = sorted(k for k in DEVIATIONS if k[1].startswith("paper-"))
+
+
+def _committed_paper_evidence(key):
+    """The evidence the claim run builds for ``key`` from the committed paper-tier seed
+    records alone (``reports/paper/seeds``): each seed's entry, combined over the seeds."""
+    from harness.report.seed_records import records_in
+    from harness.tiers import get_tier
+
+    records = records_in(PROJECT / "reports" / "paper" / "seeds", get_tier("paper").to_dict())
+    entries = [r["cells"][f"{key[0]}|{key[1]}"] for r in records.values()
+               if f"{key[0]}|{key[1]}" in r["cells"]]
+    assert entries, f"{'/'.join(key)} is recorded as a paper-tier deviation but no committed seed has it"
+    per_seed = [Evidence(key[0], Cell(**e["cell"])).decide(e["holds"], e["rule"], **e["numbers"])
+                for e in entries]
+    return combine(per_seed, [r["seed"] for r in records.values()
+                              if f"{key[0]}|{key[1]}" in r["cells"]])
+
+
+@pytest.mark.parametrize("key", PAPER_DEVIATIONS, ids=["/".join(k) for k in PAPER_DEVIATIONS])
+def test_committed_seeds_are_inside_every_paper_deviation(key):
+    # The paper tier's claims read the committed seed records; a seed added to them that
+    # moves a deviating cell out of its envelope (or makes it hold) fails here, in CI, and
+    # not only when someone reruns the paper tier.
+    evidence = _committed_paper_evidence(key)
+    assert evidence.holds is False, evidence.holds
+    assert DEVIATIONS[key].problems(evidence) == []
+
+
+@pytest.mark.parametrize("key", PAPER_DEVIATIONS, ids=["/".join(k) for k in PAPER_DEVIATIONS])
+def test_a_paper_deviation_moved_beyond_its_envelope_fails(key, monkeypatch):
+    evidence = _committed_paper_evidence(key)
+    entry = DEVIATIONS[key]
+    name, expected = next(iter(entry.expect.items()))
+    edited = (within([v + 1 if v is not None else v for v in expected.value]
+                     if isinstance(expected.value, (list, tuple)) else expected.value + 1,
+                     expected.tol) if hasattr(expected, "tol") else
+              (not expected if isinstance(expected, bool) else
+               expected + 1 if isinstance(expected, int) else list(expected) + ["?"]))
+    monkeypatch.setitem(_framework.DEVIATIONS, key, Deviation(
+        expect={**entry.expect, name: edited}, tolerance=entry.tolerance, note=entry.note))
+    with pytest.raises(pytest.fail.Exception, match="left its envelope"):
+        settle(evidence, [])
+
+
 def test_unknown_layers_make_one_cell_that_fails_when_it_runs(monkeypatch, tmp_path):
     # A hub id whose config.json is not in the local cache: its layer count is unknown at
     # collection, which never downloads; the cell says why when it runs (weights found).

@@ -68,10 +68,12 @@ def protocol(tier_dict):
 
 def _jsonable(value):
     """Round-trip through JSON, so that comparisons see what a record stores."""
-    return json.loads(json.dumps(value, default=_default))
+    return json.loads(json.dumps(value, default=json_default))
 
 
-def _default(obj):
+def json_default(obj):
+    """``json.dumps(default=)`` for analysis results: NumPy scalars and arrays as Python
+    numbers and lists, anything else as its ``str``."""
     import numpy as np
 
     if isinstance(obj, np.generic):
