@@ -144,6 +144,12 @@ class Evidence:
         self.numbers.update(numbers)
         return self
 
+    def unmeasured(self, why):
+        """Nothing was measured for this cell here (e.g. no committed record holds it)."""
+        self.holds = None
+        self.not_run = why
+        return self
+
     @property
     def applicable(self):
         return not self.not_applicable and not self.not_run
@@ -265,7 +271,11 @@ def decide(check, ws, cell, *, models=None):
     Seeds that earlier runs committed (``--seed-records``, :mod:`harness.report.
     seed_records`) and that this run does not compute vote with their recorded evidence;
     each seed's entry says where it came from and whether the same analysis code wrote it.
+    With ``--records-only`` the committed seeds alone decide (:func:`decide_from_records`):
+    nothing is computed.
     """
+    if COMMITTED.get("records_only"):
+        return decide_from_records(check, ws.tier, cell)
     for model in (models if models is not None else [cell.model]):
         require_weights(model)
     if cell.id in _UNRESOLVED:  # weights found only now (a download): the layers were not
@@ -289,9 +299,32 @@ def _measure(check, ws, cell, seed):
         return Evidence(claim, cell).over_budget(f"budget: {stop}", **stop.certified)
 
 
+def decide_from_records(check, tier, cell):
+    """The cell's evidence from the committed seed records alone (``--records-only``).
+
+    No seed is computed: each committed record that holds the cell votes as in
+    :func:`decide`. A cell no record holds is *not run*. The headline is the claim
+    module's ``HEADLINE`` template; a claim whose template depends on the cell (none at
+    module level) shows the one recorded seed's headline, and none over several seeds
+    (it would show one seed's numbers as the cell's).
+    """
+    module = sys.modules.get(check.__module__)
+    template = Evidence(getattr(module, "CLAIM", check.__name__), cell,
+                        headline=getattr(module, "HEADLINE", ""))
+    committed = committed_evidence(template, tier)
+    if not committed:
+        return template.unmeasured("no committed seed record holds this cell")
+    out = combine([e for _, (e, _) in committed], [seed for seed, _ in committed],
+                  [source for _, (_, source) in committed])
+    if not template.headline and len(committed) > 1:
+        out.headline = ""
+    return out
+
+
 #: Where earlier runs committed their per-seed records (``--seed-records``, set by
-#: ``claims/conftest.py``; None: decide on the computed seeds only), and what was read.
-COMMITTED = {"dir": None, "by_tier": {}, "analysis_code": None}
+#: ``claims/conftest.py``; None: decide on the computed seeds only), what was read, and
+#: whether the records alone decide (``--records-only``: nothing is computed).
+COMMITTED = {"dir": None, "by_tier": {}, "analysis_code": None, "records_only": False}
 
 
 def committed_records(tier):
@@ -316,7 +349,8 @@ def committed_evidence(computed, tier):
         if entry is None:
             continue
         evidence = Evidence(computed.claim, computed.cell, holds=entry["holds"],
-                            rule=entry.get("rule") or computed.rule, headline=computed.headline,
+                            rule=entry.get("rule") or computed.rule,
+                            headline=computed.headline or entry.get("headline") or "",
                             numbers=dict(entry["numbers"]),
                             not_applicable=entry.get("not_applicable") or "",
                             not_run=entry.get("not_run") or "")

@@ -34,6 +34,9 @@ def pytest_addoption(parser):
     group.addoption("--seed-records", default=None,
                     help="folder of per-seed records of earlier runs (seed-K.json); their "
                          "seeds vote beside the computed ones (harness verify sets it)")
+    group.addoption("--records-only", action="store_true",
+                    help="decide every cell from the --seed-records alone: nothing is "
+                         "fine-tuned or analysed (harness verify --from-records)")
     group.addoption("--no-progress", action="store_true", help="hide progress bars")
     group.addoption("--cell-log", default=None,
                     help="append one JSON line per decided cell here as it finishes (and "
@@ -43,7 +46,12 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     _framework.SELECTION["models"] = config.getoption("--models")
     _framework.SELECTION["tasks"] = _task_names(config.getoption("--tasks"))
-    _framework.COMMITTED.update(dir=config.getoption("--seed-records"), by_tier={})
+    records_only = config.getoption("--records-only")
+    if records_only and not config.getoption("--seed-records"):
+        raise pytest.UsageError("--records-only decides from committed seed records: give "
+                                "their folder with --seed-records")
+    _framework.COMMITTED.update(dir=config.getoption("--seed-records"), by_tier={},
+                                records_only=records_only)
     config._claim_records = []
 
 

@@ -6,6 +6,8 @@ as the claim run writes it, and check each way a record can be refused.
 """
 
 import json
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +19,7 @@ from harness.exceptions import HarnessError
 from harness.executor import Summary, Unit
 from harness.report import seed_records
 from harness.report.markdown import _seed_mark, seeds_line
+from harness.report.seed_records import PROJECT_ROOT
 from harness.tiers import get_tier
 
 TIER = get_tier("paper")
@@ -183,6 +186,52 @@ def test_without_seed_records_only_the_computed_seeds_decide(monkeypatch):
     assert [s["seed"] for s in _decide((0, 1), {0: True, 1: True}).seeds] == [0, 1]
 
 
+# ---- the records alone (harness verify --from-records) ---------------------------------------
+def _never(ws, cell, seed):
+    raise AssertionError("a records-only claim run computed a seed")
+
+
+@pytest.fixture
+def recorded(committed, monkeypatch):
+    # A check names its claim by its module's CLAIM, as the claim modules do.
+    monkeypatch.setattr(sys.modules[__name__], "CLAIM", "F9", raising=False)
+    return committed
+
+
+def test_the_committed_records_alone_decide_and_nothing_is_computed(recorded, monkeypatch):
+    monkeypatch.setitem(_framework.COMMITTED, "records_only", True)
+    recorded(_record(0, holds=False, value=0.0))
+    recorded(_record(1, holds=True, value=1.0))
+    recorded(_record(2, holds=True, value=2.0))
+    ws = SimpleNamespace(tier=TIER.with_selection(None, None, (0,)))
+    ev = decide(_never, ws, CELL)
+    assert [(s["seed"], s["source"]) for s in ev.seeds] == [(0, "record"), (1, "record"),
+                                                          (2, "record")]
+    assert ev.holds is True and "2 of 3 hold" in ev.rule
+    assert ev.numbers["value"] == pytest.approx(1.0)
+
+
+def test_a_cell_no_record_holds_is_not_run_from_the_records(recorded, monkeypatch):
+    monkeypatch.setitem(_framework.COMMITTED, "records_only", True)
+    record = _record(0)
+    record["cells"] = {}
+    recorded(record)
+    ev = decide(_never, SimpleNamespace(tier=TIER), CELL)
+    assert ev.holds is None and "no committed seed record holds this cell" in ev.not_run
+
+
+def test_one_recorded_seed_keeps_its_headline_when_the_claim_has_no_template(recorded,
+                                                                            monkeypatch):
+    # F4 and F6 build their headline per cell; from one record it is that seed's.
+    monkeypatch.setitem(_framework.COMMITTED, "records_only", True)
+    recorded(_record(0, value=3.5))
+    assert decide(_never, SimpleNamespace(tier=TIER), CELL).summary() == "3.5"
+    recorded(_record(1, value=1.5))
+    monkeypatch.setitem(_framework.COMMITTED, "by_tier", {})
+    # Over two seeds one seed's headline would stand for the mean: none is shown.
+    assert decide(_never, SimpleNamespace(tier=TIER), CELL).summary() == ""
+
+
 # ---- cost per stage ----------------------------------------------------------------------------
 def _unit(kind, **kwargs):
     return Unit(f"{kind}/{kwargs}", kind, kwargs)
@@ -302,11 +351,6 @@ def test_a_run_over_other_tasks_keeps_the_cells_the_seed_recorded_before(tmp_pat
 
 # ---- end to end: two runs of harness verify, one seed each -----------------------------------------
 def _verify(model, store, out, seed):
-    import subprocess
-    import sys
-
-    from harness.report.seed_records import PROJECT_ROOT
-
     done = subprocess.run(
         [sys.executable, "-m", "harness", "verify", "--tier", "tiny", "--models", model,
          "--tasks", "pos", "--seeds", str(seed), "--store", str(store), "--out", str(out),
@@ -338,6 +382,38 @@ def test_a_later_run_decides_over_its_seed_and_the_committed_one(bert_tiny_shape
         assert r["seeds"][1]["same_code"] is True
         assert r["seeds"][1]["numbers"] == record0["cells"][f"F1|{r['cell_id']}"]["numbers"]
     assert "(2 seeds)" in (out / "REPORT.md").read_text()
+
+    # The committed records alone give the same verdicts and numbers, computing nothing
+    # (an empty store), and the report's tables read what they need from the evidence.
+    empty = tmp_path / "empty-store"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "verify", "--tier", "tiny", "--models",
+         bert_tiny_shaped, "--tasks", "pos", "--from-records", "--store", str(empty), "--out",
+         str(out), "--pytest-args", "-k", "F1"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    third = json.loads((out / "evidence.json").read_text())["records"]
+    assert ({r["cell_id"]: (r["verdict"], r.get("numbers")) for r in third if r["claim"] == "F1"}
+            == {r["cell_id"]: (r["verdict"], r.get("numbers")) for r in second
+                if r["claim"] == "F1"})
+    assert not any(empty.rglob("manifest.json"))
+    report = (out / "REPORT.md").read_text()
+    assert "decided from the committed seed records alone" in report
+    assert "(ours, from the seed records)" in report  # Appendix C from F1 and F2's evidence
+
+
+def test_from_records_refuses_options_that_compute(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "verify", "--tier", "paper", "--from-records",
+         "--seeds", "0", "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "--from-records computes nothing: --seeds" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "verify", "--tier", "paper", "--from-records",
+         "--out", str(tmp_path)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and f"no seed records in {tmp_path / 'seeds'}" in done.stderr
 
 
 def test_the_report_names_its_command_without_machine_paths():

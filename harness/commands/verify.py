@@ -60,6 +60,10 @@ def register(subparsers):
     parser.add_argument("--num-cpus", type=int, default=None,
                         help="ray: CPUs of the local runtime (default: the machine's)")
     parser.add_argument("--out", default=None, help="report folder (default reports/TIER)")
+    parser.add_argument("--from-records", action="store_true",
+                        help="decide every cell from the per-seed records committed in "
+                             "OUT/seeds alone and write the report: nothing is fine-tuned or "
+                             "analysed; the tables and figures show what the store holds")
     parser.add_argument(PYTEST_ARGS, nargs=argparse.REMAINDER, default=[],
                         help="the rest of the line goes to pytest, e.g. --pytest-args -k F3 "
                              "(put it last)")
@@ -71,6 +75,8 @@ def register(subparsers):
 def run(args):
     from ..data.check import check_data
 
+    if args.from_records:
+        return run_from_records(args)
     # The data first (before torch is imported): without it every claim would fail, one
     # by one, minutes from now.
     check_data(args.data_dir, download_if_missing=True, quiet=True, out=sys.stderr)
@@ -149,6 +155,74 @@ def run(args):
                   "seed_records": {"written": written, "committed_before": sorted(committed)},
                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
     print("report: drawing the figures and tables ...", file=sys.stderr, flush=True)
+    report = write_report(ws, records, out, provenance)
+    print(_summary(records, summary, wall, time.time() - started, report, code,
+                   claims_usage, usage()))
+    return code
+
+
+def run_from_records(args):
+    """``--from-records``: the claims decided by the committed seed records alone, and the
+    report. Nothing is computed: no data, fine-tuning or analysis is needed, so a report
+    can be rewritten on any machine (or after the claims' deviations changed) from what
+    earlier runs committed. Report sections that read the store show what it holds
+    (:class:`~harness.report.stored.StoredWorkspace`)."""
+    from ..executor import Summary
+    from ..models import resolve_model
+    from ..progress import StageProgress
+    from ..report import seed_records
+    from ..report.markdown import write_report
+    from ..report.stored import StoredWorkspace
+    from ..store import RunStore, environment, usage
+
+    given = [flag for flag, value in (("--seeds", args.seeds), ("--executor", args.executor),
+                                      ("--address", args.address),
+                                      ("--num-cpus", args.num_cpus)) if value is not None]
+    if given:
+        raise HarnessError(f"--from-records computes nothing: {', '.join(given)} "
+                           "do not apply (the seeds are those recorded in OUT/seeds).")
+    known_tier(args.tier)
+    for model in args.models or ():
+        resolve_model(model)
+    tasks = task_names(args.tasks)
+    out = Path(args.out or PROJECT_ROOT / "reports" / args.tier).resolve()
+    models = [_absolute_if_directory(m) for m in args.models] if args.models else None
+    tier = known_tier(args.tier).with_selection(models, tasks, None)
+    committed = seed_records.committed_records(out, tier.to_dict())
+    if not committed:
+        raise HarnessError(f"--from-records: no seed records in {out / 'seeds'} (seed-K.json, "
+                           f"written by harness verify --tier {args.tier} --seeds K).")
+    writable_output(out / "REPORT.md", "--out")
+    tier = tier.with_selection(models, tasks, sorted(committed))
+    store = RunStore(args.store)
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).expanduser().resolve())
+    progress = StageProgress(sys.stderr)
+    progress.write(f"verify tier {tier.name} from the seed records in {out / 'seeds'}: seeds "
+                   f"{', '.join(map(str, tier.seeds))}; tasks {', '.join(tier.tasks)}")
+    env = environment()
+    started = time.time()
+    summary = Summary(executor="none (from the seed records)")
+    with progress:
+        cmd = pytest_command(args, tier, store, out, models, data_dir) + ["--records-only"]
+        code, wall = _claim_run(cmd, out, progress)
+    evidence = out / "evidence.json"
+    if not evidence.is_file():
+        raise HarnessError(f"the claim run wrote no evidence (pytest exit {code}), so there is "
+                           f"no report; its output in {out / 'claims.log'} says why.")
+    document = json.loads(evidence.read_text())
+    records, claims_usage = document["records"], document["store"]
+    provenance = {"tier": tier.to_dict(), "command": portable_command(sys.argv),
+                  "pytest_exit": code, "claims_wall_s": wall,
+                  "from_seed_records": {
+                      str(seed): {"git_commit": r.get("git_commit"),
+                                  "analysis_code": r.get("analysis_code")}
+                      for seed, r in sorted(committed.items())},
+                  "store_artifacts_reused": claims_usage["artifacts_reused"],
+                  "store_artifacts_computed": claims_usage["artifacts_computed"],
+                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
+    print("report: drawing the figures and tables from what the store holds ...",
+          file=sys.stderr, flush=True)
+    ws = StoredWorkspace(tier, store=store, data_dir=data_dir)
     report = write_report(ws, records, out, provenance)
     print(_summary(records, summary, wall, time.time() - started, report, code,
                    claims_usage, usage()))

@@ -7,6 +7,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..analyses import snapshot_geometry  # noqa: E402
+from .stored import NotInStore  # noqa: E402
+
+
+def _not_in_store(ax, task):
+    # A report written from the seed records draws the tasks whose analyses the store
+    # holds; the others say so in their own panel.
+    ax.set_title(f"{task}: not in the store", fontsize=9)
+    ax.axis("off")
 
 
 def _save(fig, path):
@@ -32,7 +40,11 @@ def fig2_min_distance(ws, model, tasks, layer, path):
     the 3 that rise least, per task."""
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
-        curve = snapshot_geometry.min_distance_curve(ws, model, task, layer)
+        try:
+            curve = snapshot_geometry.min_distance_curve(ws, model, task, layer)
+        except NotInStore:
+            _not_in_store(ax, task)
+            continue
         if curve["min_distance"] is None:
             ax.set_title(f"{task} (layer {layer}): not linear at the start, no curves")
             continue
@@ -74,8 +86,13 @@ def fig4_layer_similarity(ws, model, tasks, path):
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         n = ws.n_layers(model, task)
-        for layer in range(n + 1):
-            rec = snapshot_geometry.layer_similarity(ws, model, task, layer)
+        try:
+            records = [snapshot_geometry.layer_similarity(ws, model, task, layer)
+                       for layer in range(n + 1)]
+        except NotInStore:
+            _not_in_store(ax, task)
+            continue
+        for layer, rec in enumerate(records):
             if rec["similarity"] is None:  # not linear at the start: no distance vector
                 continue
             sim = [np.nan if s is None else s for s in rec["similarity"]]
@@ -115,8 +132,14 @@ def fig6_cka_by_layer(ws, model, tasks, path):
 
     n = ws.n_layers(model, tasks[0])
     grid = np.full((n + 1, len(tasks)), np.nan)
+    names = list(tasks)
     for j, task in enumerate(tasks):
-        for layer, record in enumerate(similarity.cka_by_layer(ws, model, task)):
+        try:
+            records = similarity.cka_by_layer(ws, model, task)
+        except NotInStore:
+            names[j] = f"{task}\n(not in store)"
+            continue
+        for layer, record in enumerate(records):
             if record["cka"] is not None:
                 grid[layer, j] = record["cka"]
     fig, ax = plt.subplots(figsize=(1.3 * len(tasks) + 2.2, 0.45 * (n + 1) + 1.6))
@@ -126,7 +149,7 @@ def fig6_cka_by_layer(ws, model, tasks, path):
         if np.isfinite(value):
             ax.text(j, layer, f"{value:.2f}", ha="center", va="center", fontsize=8,
                     color="white" if value < 0.6 else "black")
-    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set_xticks(range(len(tasks)), names)
     ax.set_yticks(range(n + 1), [f"layer {k}" for k in range(n + 1)])
     ax.set_title("debiased CKA to the original layer (end)", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.05)

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..analyses import probing, similarity, snapshot_geometry
 from . import figures
 from .paper_numbers import APPENDIX_C, TABLE_5
+from .stored import NotInStore
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ def _cell(text):
 
 
 def _store_line(provenance):
+    if provenance.get("from_seed_records"):
+        return ("decided from the committed seed records alone, nothing computed; tables and "
+                "figures show what the store holds")
     reused = provenance.get("store_artifacts_reused")
     computed = provenance.get("store_artifacts_computed")
     if reused is None or computed is None:
@@ -198,7 +202,39 @@ def seeds_line(tier, records=()):
     return text + ("" if len(seeds) > 1 else ".")
 
 
-def appendix_c(ws):
+def _recorded_numbers(records, claim, model, task, extra=None):
+    """The paper-scope numbers the claim run decided ``claim`` on for (model, task[, extra])
+    (means over its seeds), or None."""
+    for r in records or ():
+        cell = r.get("cell") or {}
+        if (r.get("claim") == claim and cell.get("model") == model and cell.get("task") == task
+                and cell.get("extra") == extra and r.get("scope", "paper") == "paper"
+                and r.get("numbers")):
+            return r["numbers"]
+    return None
+
+
+def _appendix_c_from_records(records, model, task):
+    """An Appendix C row from the F1 and F2 evidence, or None (see :func:`appendix_c`)."""
+    acc = _recorded_numbers(records, "F1", model, task)
+    spaces = _recorded_numbers(records, "F2", model, task)
+    if acc is None or spaces is None or "original_acc" not in acc:
+        return None
+    row = []
+    for when, side in (("original", "before"), ("tuned", "after")):
+        linear = spaces.get(f"linear_train_{side}")
+        row += [acc[f"{when}_acc"], acc[f"{when}_std"],
+                "(" + ",".join(map(str, acc[f"{when}_sizes"])) + ")",
+                spaces.get(f"n_clusters_train_{side}"),
+                None if linear is None else ("Y" if linear else "N"),
+                spaces.get(f"similarity_{side}")]
+    return row
+
+
+def appendix_c(ws, records=None):
+    """Appendix C: our rows beside the paper's. A row whose analyses the store does not
+    hold (a report written from the seed records) is read from the claims' evidence
+    (``records``: F1's accuracies, F2's clusterings), marked "from the seed records"."""
     head = ("| model | task | orig Acc | Std | size | #clu | lin | sim | tuned Acc | Std | size | "
             "#clu | lin | sim |")
     lines = [head, "|" + "---|" * 14]
@@ -213,7 +249,12 @@ def appendix_c(ws):
                 acc = probing.original_vs_tuned(ws, model, task)
                 sims = [snapshot_geometry.train_test_similarity(ws, model, task, w) for w in ("first", "last")]
             except Exception as err:  # a cell the claims could not compute
-                lines.append(f"| {model} (ours) | {task} | not computed: {err} |")
+                recorded = _appendix_c_from_records(records, model, task)
+                if recorded is None:
+                    lines.append(f"| {model} (ours) | {task} | not computed: {_cell(err)} |")
+                else:
+                    lines.append(f"| **{model} (ours, from the seed records)** | {task} | "
+                                 f"{fmt(recorded)} |")
                 continue
             row = []
             for a, s in zip((acc["original"], acc["tuned"]), sims):
@@ -228,7 +269,9 @@ def appendix_c(ws):
     return "\n".join(lines)
 
 
-def table_5(ws, probed="ps-fxn"):
+def table_5(ws, probed="ps-fxn", records=None):
+    """Table 5: PS-fxn probed under models fine-tuned on other tasks. A row whose analyses
+    the store does not hold is read from F6's evidence (``records``) where it has one."""
     if probed not in ws.tier.tasks:  # a selection without it (--tasks): nothing to compute
         return f"Not in this run: {probed} is not among the selected tasks."
     lines = ["| fine-tuned on | source | #rose | #fell | mean change | probe Acc |",
@@ -240,7 +283,14 @@ def table_5(ws, probed="ps-fxn"):
                 d = (snapshot_geometry.cross_task_min_distances(ws, model, probed, tuned_on)
                      if tuned_on else None)
             except Exception as err:
-                lines.append(f"| {tuned_on or 'none'} | {model} | not computed: {err} | | | |")
+                # F6's evidence of the cell (probed, tuned on another task) holds both ends.
+                row = _table_5_from_records(records, model, probed, tuned_on)
+                if row is None:
+                    lines.append(f"| {tuned_on or 'none'} | {model} | not computed: "
+                                 f"{_cell(err)} | | | |")
+                else:
+                    lines.append(f"| {tuned_on or 'none (original)'} | **{model} (ours, from "
+                                 f"the seed records)** | {row} |")
                 continue
             ours = ["-"] * 3
             if d and d["mean_change"] is not None:
@@ -254,6 +304,32 @@ def table_5(ws, probed="ps-fxn"):
                 lines.append(f"| {tuned_on or 'none (original)'} | bert-base (paper) | "
                              f"{' | '.join('-' if v is None else str(v) for v in p)} |")
     return "\n".join(lines)
+
+
+def _table_5_from_records(records, model, probed, tuned_on):
+    """A Table 5 row from F6's evidence, or None. The original model's accuracy is in
+    every F6 cell of ``probed``; the model tuned on ``probed`` itself in the cell of a
+    related task (``same_task_acc``)."""
+    cells = [n for n in (_recorded_numbers(records, "F6", model, probed, extra)
+                         for extra in _recorded_cross_tasks(records, model, probed)) if n]
+    if tuned_on is None:
+        return f"- | - | - | {cells[0]['original_acc']:.2f}" if cells else None
+    d = _recorded_numbers(records, "F6", model, probed, tuned_on)
+    if d is not None:
+        change = "-" if d.get("mean_change") is None else f"{d['mean_change']:+.3f}"
+        return (f"{d.get('n_rose', '-')} | {d.get('n_fell', '-')} | {change} | "
+                f"{d['tuned_acc']:.2f}")
+    same = [n for n in cells if n.get("same_task_acc") is not None]
+    if tuned_on == probed and same:
+        return f"- | - | - | {same[0]['same_task_acc']:.2f}"
+    return None
+
+
+def _recorded_cross_tasks(records, model, probed):
+    """The tasks F6's cells of ``probed`` were fine-tuned on, in the records."""
+    return sorted({(r.get("cell") or {}).get("extra") for r in records or ()
+                   if r.get("claim") == "F6" and (r.get("cell") or {}).get("task") == probed
+                   and (r.get("cell") or {}).get("model") == model} - {None})
 
 
 def cka_section(ws, model=None):
@@ -312,6 +388,8 @@ def write_report(ws, records, out_dir, provenance):
         try:
             draw(out / name)
             figs.append(name)
+        except NotInStore as err:
+            figs.append(f"{name} (not drawn: {err})")
         except Exception as err:  # keep the report: a missing figure is stated, not hidden
             logger.exception("figure %s failed", name)
             figs.append(f"{name} (FAILED: {err})")
@@ -367,11 +445,11 @@ def write_report(ws, records, out_dir, provenance):
         "the training set; `sim` the train/test spatial similarity (\"-\" when a clustering "
         "is not linear).",
         "",
-        appendix_c(ws),
+        appendix_c(ws, records),
         "",
         "## Table 5, ours beside the paper's (PS-fxn probed, last layer)",
         "",
-        table_5(ws),
+        table_5(ws, records=records),
         "",
         "## Beyond the paper: CKA by layer",
         "",
@@ -396,7 +474,7 @@ def write_report(ws, records, out_dir, provenance):
     }
     for f in figs:
         key = f[:4]
-        if "FAILED" in f:
+        if " (" in f:  # not drawn, or failed: say so, no image link
             text += [f"- {captions[key]} **{f}**", ""]
         else:
             text += [f"![{captions[key]}]({f})", "", f"*{captions[key]}*", ""]
