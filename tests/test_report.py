@@ -48,3 +48,21 @@ def test_cka_section_has_a_row_per_task_with_cka_pearson_and_spearman(depth_work
 def test_cka_heatmap_is_drawn(depth_workspace, tmp_path):
     path = fig6_cka_by_layer(depth_workspace, "m", ["pos", "dep"], tmp_path / "fig6.png")
     assert path.stat().st_size > 1000
+
+
+def test_two_tiers_side_by_side_give_each_tiers_verdict_per_cell():
+    from harness.report.markdown import tiers_side_by_side
+
+    def rec(claim, task, verdict, extra=None):
+        return {"claim": claim, "verdict": verdict, "scope": "paper",
+                "cell": {"model": "m", "task": task, "extra": extra}}
+
+    tiny = [rec("F1", "pos", "holds"), rec("F3", "pos", "not applicable"),
+            rec("F6", "ps-fxn", "deviates", "pos"), rec("F6", "ps-fxn", "holds", "ps-role")]
+    paper = [rec("F1", "pos", "holds"), rec("F3", "pos", "fails")]
+    table = tiers_side_by_side({"tiny": tiny, "paper": paper}, ["pos", "ps-fxn"])
+    rows = {line.split(" | ")[0]: line for line in table.splitlines()}
+    assert rows["| **F1**"] == "| **F1** | holds / holds |  |"
+    assert rows["| **F3**"] == "| **F3** | n/a / FAILS |  |"
+    assert rows["| **F6**"] == "| **F6** |  | deviates, holds / - |"
+    assert table.startswith("| finding (tiny / paper) | pos | ps-fxn |")

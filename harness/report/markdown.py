@@ -135,6 +135,35 @@ def matrix(records, tasks, models):
     return "\n".join(lines)
 
 
+def tiers_side_by_side(by_tier, tasks):
+    """Findings x tasks, paper scope, one verdict per tier in each cell (``tiny / paper``).
+
+    ``by_tier`` maps a tier's name to its evidence records (``evidence.json``); a cell
+    with several entries (F6's tasks tuned on, several models) lists them. "-" marks a
+    cell the tier does not have.
+    """
+    names = list(by_tier)
+    abbreviation = {"holds": "holds", "deviates": "deviates", "fails": "FAILS",
+                    "not applicable": "n/a", "not run": "not run"}
+    lines = [f"| finding ({' / '.join(names)}) | " + " | ".join(tasks) + " |",
+             "|---|" + "---|" * len(tasks)]
+    for claim in CLAIM_TITLES:
+        row = []
+        for task in tasks:
+            per_tier = []
+            for name in names:
+                found = sorted((r for r in by_tier[name]
+                                if r["claim"] == claim and r.get("scope", "paper") == "paper"
+                                and (r.get("cell") or {}).get("task") == task),
+                               key=lambda r: (r["cell"].get("model") or "",
+                                              r["cell"].get("extra") or ""))
+                per_tier.append(", ".join(abbreviation.get(r["verdict"], r["verdict"])
+                                          for r in found) or "-")
+            row.append(" / ".join(per_tier) if any(v != "-" for v in per_tier) else "")
+        lines.append(f"| **{claim}** | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def verdict_table(records):
     lines = ["| claim | cell | verdict | rule / reason | seeds | deciding numbers |",
              "|---|---|---|---|---|---|"]
