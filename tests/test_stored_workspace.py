@@ -71,6 +71,8 @@ RECORDS = [
 def test_an_appendix_c_row_is_read_from_f1_and_f2(tmp_path):
     assert _appendix_c_from_records(RECORDS, "m", "pos") == [
         88.5, 0.2, "(64,64)", 20, "N", None, 94.8, 0.06, "(32,32)", 17, "Y", 0.7]
+    assert _appendix_c_from_records(RECORDS[:1], "m", "pos") == [  # no F2: no clusterings
+        88.5, 0.2, "(64,64)", None, None, None, 94.8, 0.06, "(32,32)", None, None, None]
     assert _appendix_c_from_records(RECORDS, "m", "dep") is None
     assert _appendix_c_from_records(RECORDS, "other-model", "pos") is None
 

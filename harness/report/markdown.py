@@ -246,8 +246,8 @@ def _recorded_numbers(records, claim, model, task, extra=None):
 def _appendix_c_from_records(records, model, task):
     """An Appendix C row from the F1 and F2 evidence, or None (see :func:`appendix_c`)."""
     acc = _recorded_numbers(records, "F1", model, task)
-    spaces = _recorded_numbers(records, "F2", model, task)
-    if acc is None or spaces is None or "original_acc" not in acc:
+    spaces = _recorded_numbers(records, "F2", model, task) or {}  # "-" without F2
+    if acc is None or "original_acc" not in acc:
         return None
     row = []
     for when, side in (("original", "before"), ("tuned", "after")):
