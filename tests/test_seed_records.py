@@ -424,3 +424,25 @@ def test_the_report_names_its_command_without_machine_paths():
     assert portable_command(argv) == ("python -m harness verify --tier paper --out "
                                       "reports/paper --seeds 0")
     assert portable_command([".venv/bin/harness", "verify"]) == ".venv/bin/harness verify"
+
+
+def test_the_committed_paper_report_follows_from_the_committed_seed_records(tmp_path):
+    # reports/paper is rewritten from reports/paper/seeds (harness verify --from-records);
+    # a record or a deviation entry changed without rewriting the report fails here.
+    committed = PROJECT_ROOT / "reports" / "paper"
+    if not (committed / "seeds").is_dir():
+        pytest.skip("no committed paper-tier seed records")
+    evidence = tmp_path / "evidence.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "claims", "-m", "paper", "-p", "no:cacheprovider", "-q",
+         "--no-progress", "--records-only", "--seed-records", str(committed / "seeds"),
+         "--store", str(tmp_path / "no-store"), "--evidence-out", str(evidence)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert evidence.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
+
+    def verdicts(path):
+        return {(r["claim"], r["cell_id"]): (r["verdict"], r.get("numbers"))
+                for r in json.loads(path.read_text())["records"]}
+
+    assert verdicts(evidence) == verdicts(committed / "evidence.json")
+    assert not (tmp_path / "no-store").exists()
