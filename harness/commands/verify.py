@@ -137,12 +137,7 @@ def run(args):
             progress.write(f"  failed: {uid}: {why[:300]}")
         cmd = pytest_command(args, tier, store, out, models, data_dir)
         code, wall = _claim_run(cmd, out, progress)
-    evidence = out / "evidence.json"
-    if not evidence.is_file():
-        raise HarnessError(f"the claim run wrote no evidence (pytest exit {code}), so there is "
-                           f"no report; its output in {out / 'claims.log'} says why.")
-    document = json.loads(evidence.read_text())
-    records, claims_usage = document["records"], document["store"]
+    records, claims_usage = _read_evidence(out, code)
     written = write_seed_records(out, records, tier, env, summary, committed, previous)
     ws = Workspace(tier, store=store, data_dir=data_dir, progress=False)
     # What the claim run (the pytest process) reused and computed; the report's own use
@@ -205,12 +200,7 @@ def run_from_records(args):
     with progress:
         cmd = pytest_command(args, tier, store, out, models, data_dir) + ["--records-only"]
         code, wall = _claim_run(cmd, out, progress)
-    evidence = out / "evidence.json"
-    if not evidence.is_file():
-        raise HarnessError(f"the claim run wrote no evidence (pytest exit {code}), so there is "
-                           f"no report; its output in {out / 'claims.log'} says why.")
-    document = json.loads(evidence.read_text())
-    records, claims_usage = document["records"], document["store"]
+    records, claims_usage = _read_evidence(out, code)
     provenance = {"tier": tier.to_dict(), "command": portable_command(sys.argv),
                   "pytest_exit": code, "claims_wall_s": wall,
                   "from_seed_records": {
@@ -227,6 +217,16 @@ def run_from_records(args):
     print(_summary(records, summary, wall, time.time() - started, report, code,
                    claims_usage, usage()))
     return code
+
+
+def _read_evidence(out, code):
+    """The claim run's records and store use, from ``out/evidence.json``."""
+    evidence = out / "evidence.json"
+    if not evidence.is_file():
+        raise HarnessError(f"the claim run wrote no evidence (pytest exit {code}), so there is "
+                           f"no report; its output in {out / 'claims.log'} says why.")
+    document = json.loads(evidence.read_text())
+    return document["records"], document["store"]
 
 
 def write_seed_records(out, records, tier, env, summary, committed, previous):
