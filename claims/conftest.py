@@ -7,6 +7,7 @@ writes every decided claim's numbers as JSON for the report (``harness verify`` 
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def pytest_addoption(parser):
     group.addoption("--seeds", nargs="+", type=int, default=None,
                     help="fine-tuning seeds to decide on (default: the tier's)")
     group.addoption("--store", default=None, help="run-store root")
+    group.addoption("--separability-tol", type=float, default=None,
+                    help="separability tolerance of every verdict (default: the tier's)")
     group.addoption("--data-dir", default=None, help="dataset directory")
     group.addoption("--evidence-out", default=None, help="write claim evidence JSON here")
     group.addoption("--seed-records", default=None,
@@ -78,6 +81,9 @@ def workspaces(request):
             tier = get_tier(tier_name).with_selection(_framework.SELECTION["models"],
                                                       _framework.SELECTION["tasks"],
                                                       request.config.getoption("--seeds"))
+            tau = request.config.getoption("--separability-tol")
+            if tau is not None:
+                tier = replace(tier, separability_tol=tau)
             cache[tier_name] = Workspace(tier, store=store,
                                          data_dir=request.config.getoption("--data-dir"),
                                          progress=not request.config.getoption("--no-progress"))

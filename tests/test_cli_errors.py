@@ -376,11 +376,50 @@ def test_verify_passes_model_directories_as_absolute_paths(tmp_path, monkeypatch
     (tmp_path / "data").mkdir()
     models = [_absolute_if_directory(m) for m in ["./mymodel", "minilm-l6"]]
     assert models == [str(tmp_path / "mymodel"), "minilm-l6"]
-    args = Namespace(tier="tiny", tasks=None, pytest_args=[])
+    args = Namespace(tier="tiny", tasks=None, pytest_args=[], separability_tol=None)
     cmd = pytest_command(args, get_tier("tiny"), RunStore(tmp_path / "store"), tmp_path,
                          models, str((tmp_path / "data").resolve()))
     assert cmd[cmd.index("--models") + 1:cmd.index("--models") + 3] == models
     assert cmd[cmd.index("--data-dir") + 1] == str(tmp_path / "data")
+    assert "--separability-tol" not in cmd
+
+
+def test_verify_hands_its_separability_tolerance_to_the_claim_run(tmp_path):
+    from argparse import Namespace
+
+    from harness.commands.verify import _at_tolerance, pytest_command
+    from harness.store import RunStore
+    from harness.tiers import get_tier
+
+    tier = _at_tolerance(get_tier("paper"), 1e-4)
+    assert tier.separability_tol == 1e-4 and get_tier("paper").separability_tol == 1e-6
+    assert _at_tolerance(get_tier("paper"), None) == get_tier("paper")
+    args = Namespace(tier="paper", tasks=None, pytest_args=[], separability_tol=1e-4)
+    cmd = pytest_command(args, tier, RunStore(tmp_path / "store"), tmp_path, None, None)
+    assert float(cmd[cmd.index("--separability-tol") + 1]) == 1e-4
+
+
+@pytest.mark.parametrize("tau", ["0", "1", "-1e-4", "abc"])
+def test_verify_refuses_a_separability_tolerance_outside_0_1(tau):
+    done = _harness("verify", "--tier", "paper", "--from-records", "--separability-tol", tau)
+    assert done.returncode == 2
+    assert "--separability-tol" in done.stderr.splitlines()[-1]
+
+
+def test_verify_refuses_seed_records_of_another_separability_tolerance(tmp_path):
+    # The records hold their tolerance in their protocol: deciding seeds measured at
+    # 1e-6 as if at 1e-4 would mix two experiments.
+    seeds = tmp_path / "paper" / "seeds"
+    seeds.mkdir(parents=True)
+    for record in (PROJECT_ROOT / "reports" / "paper" / "seeds").glob("seed-*.json"):
+        (seeds / record.name).write_bytes(record.read_bytes())
+    if not any(seeds.iterdir()):
+        pytest.skip("no committed paper-tier seed records")
+    done = _harness("verify", "--tier", "paper", "--from-records", "--out", str(tmp_path / "paper"),
+                    "--separability-tol", "1e-4")
+    assert done.returncode == 2
+    last = done.stderr.splitlines()[-1]
+    assert "measured under another protocol" in last and "separability_tol" in last
 
 
 # ---- tracebacks, --debug, Ctrl-C ---------------------------------------------------------

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..exceptions import HarnessError
-from ._common import (add_data_dir, add_store, add_tier, known_tier, task_names,
+from ._common import (Interval, add_data_dir, add_store, add_tier, known_tier, task_names,
                       writable_output, writable_store)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,11 @@ def register(subparsers):
     parser.add_argument("--num-cpus", type=int, default=None,
                         help="ray: CPUs of the local runtime (default: the machine's)")
     parser.add_argument("--out", default=None, help="report folder (default reports/TIER)")
+    parser.add_argument("--separability-tol", type=Interval(float, 0, 1, closed="neither").parse,
+                        default=None, metavar="TAU",
+                        help="decide separability at TAU times the data's radius instead of the "
+                             "tier's (1e-6, docs/claims.md); part of the protocol, so the seed "
+                             "records of another TAU need their own --out")
     parser.add_argument("--from-records", action="store_true",
                         help="decide every cell from the per-seed records committed in "
                              "OUT/seeds alone and write the report: nothing is fine-tuned or "
@@ -116,7 +121,8 @@ def run(args):
     # pytest runs from the project root: paths the caller gave are made absolute first.
     models = [_absolute_if_directory(m) for m in args.models] if args.models else None
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).expanduser().resolve())
-    tier = known_tier(args.tier).with_selection(models, tasks, args.seeds)
+    tier = _at_tolerance(known_tier(args.tier).with_selection(models, tasks, args.seeds),
+                         args.separability_tol)
     # Seeds committed by earlier runs: checked now (a record of another protocol is
     # refused before hours of work), read again by the claim run.
     committed = seed_records.committed_records(out, tier.to_dict())
@@ -182,7 +188,8 @@ def run_from_records(args):
     tasks = task_names(args.tasks)
     out = Path(args.out or PROJECT_ROOT / "reports" / args.tier).resolve()
     models = [_absolute_if_directory(m) for m in args.models] if args.models else None
-    tier = known_tier(args.tier).with_selection(models, tasks, None)
+    tier = _at_tolerance(known_tier(args.tier).with_selection(models, tasks, None),
+                         args.separability_tol)
     committed = seed_records.committed_records(out, tier.to_dict())
     if not committed:
         raise HarnessError(f"--from-records: no seed records in {out / 'seeds'} (seed-K.json, "
@@ -217,6 +224,13 @@ def run_from_records(args):
     print(_summary(records, summary, wall, time.time() - started, report, code,
                    claims_usage, usage()))
     return code
+
+
+def _at_tolerance(tier, tau):
+    """``tier`` with the separability tolerance ``tau`` (None: the tier's own)."""
+    from dataclasses import replace
+
+    return tier if tau is None else replace(tier, separability_tol=tau)
 
 
 def _read_evidence(out, code):
@@ -346,6 +360,8 @@ def pytest_command(args, tier, store, out, models, data_dir):
         cmd += ["--models", *models]
     if args.tasks:
         cmd += ["--tasks", *tier.tasks]
+    if args.separability_tol is not None:
+        cmd += ["--separability-tol", repr(args.separability_tol)]
     if data_dir:
         cmd += ["--data-dir", data_dir]
     return cmd + args.pytest_args
