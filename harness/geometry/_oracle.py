@@ -38,7 +38,7 @@ from .certificates import UNIT_ROUNDOFF, center_and_scale, gamma
 from ._plane_store import PlaneStore
 from ._projection_kernels import segment_max_dot
 from .hull_distance import _hull_distance
-from .separability import _separating_hyperplane
+from .separability import LPOutOfTime, _separating_hyperplane, lp_deadline
 
 __all__ = ["Oracle", "CERT_RTOL", "PLANE_BUDGET"]
 
@@ -201,6 +201,15 @@ class Oracle:
         """
         self.stats["oracle_calls"] += 1
         self.tick()
+        # One LP can outlast the whole time limit: it stops at the deadline too.
+        with lp_deadline(self.clock, self.deadline):
+            try:
+                return self._decide(P, Q)
+            except LPOutOfTime:
+                raise OutOfTime(dict(self.progress)) from None
+
+    def _decide(self, P, Q):
+        """:meth:`decide` without its deadline."""
         memo = {}  # the pair's LP answer, shared by every LP call below
         try:
             h = _hull_distance(P, Q, rtol=0.5, tol_lp=self.tol, lp_memo=memo,

@@ -4,6 +4,8 @@ Two finite point sets are strictly linearly separable exactly when their convex 
 are disjoint, so :func:`are_separable` is also the overlap test of DirectProbe.
 """
 
+import contextlib
+import contextvars
 import warnings
 
 import numpy as np
@@ -53,6 +55,48 @@ def _plane_rows(P, Q, extra=0):
     return A_ub
 
 
+#: ``(clock, deadline)`` of the LPs solved inside :func:`lp_deadline`, or None.
+_DEADLINE = contextvars.ContextVar("harness_lp_deadline", default=None)
+
+
+class LPOutOfTime(Exception):
+    """An LP stopped at the deadline of :func:`lp_deadline` (no verdict was reached)."""
+
+
+@contextlib.contextmanager
+def lp_deadline(clock, deadline):
+    """Stop every separability LP solved inside the block at ``clock() > deadline``.
+
+    One LP on nearly touching hulls can run for tens of minutes (measured: PS-fxn's
+    embedding layer at tol 1e-9), so a caller with a time limit (DirectProbe's
+    ``time_limit``) cannot rely on checking its clock between LPs. Inside this block each
+    LP gets HiGHS' ``time_limit`` of ``deadline - clock()`` seconds and
+    :class:`LPOutOfTime` is raised when it stops there. HiGHS measures wall time, so on a
+    loaded machine an LP can stop before ``clock`` (CPU time) reaches the deadline: the
+    caller then records less, never a different answer. ``deadline=None`` sets no limit.
+    """
+    token = _DEADLINE.set(None if deadline is None else (clock, float(deadline)))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _linprog(c, *, options, **kwargs):
+    """``scipy.optimize.linprog`` within the deadline of :func:`lp_deadline`, if any."""
+    limit = _DEADLINE.get()
+    if limit is None:
+        return linprog(c, options=options, **kwargs)
+    clock, deadline = limit
+    remaining = deadline - clock()
+    if remaining <= 0:
+        raise LPOutOfTime
+    res = linprog(c, options=dict(options, time_limit=remaining), **kwargs)
+    if res.status != 0 and ("time limit" in str(res.message).lower() or clock() > deadline):
+        raise LPOutOfTime
+    return res
+
+
 def _margin_lp(P, Q, method, options):
     r"""HiGHS on :math:`\max t` s.t. :math:`P w + b \ge t,\ Q w + b \le -t`,
     :math:`\|w\|_\infty \le 1,\ t \le` ``_MARGIN_CAP`` (variables ``w, b, t``)."""
@@ -62,16 +106,16 @@ def _margin_lp(P, Q, method, options):
     c = np.zeros(d + 2)
     c[d + 1] = -1.0
     bounds = [(-1.0, 1.0)] * d + [(None, None), (None, _MARGIN_CAP)]
-    return linprog(c, A_ub=A_ub, b_ub=np.zeros(A_ub.shape[0]), bounds=bounds, method=method,
-                   options=options)
+    return _linprog(c, A_ub=A_ub, b_ub=np.zeros(A_ub.shape[0]), bounds=bounds, method=method,
+                    options=options)
 
 
 def _feasibility_form_lp(P, Q, method, options):
     """HiGHS on ``P w + b >= 1, Q w + b <= -1`` (w, b free)."""
     d = P.shape[1]
     A_ub = _plane_rows(P, Q)
-    return linprog(np.zeros(d + 1), A_ub=A_ub, b_ub=np.full(A_ub.shape[0], -1.0),
-                   bounds=[(None, None)] * (d + 1), method=method, options=options)
+    return _linprog(np.zeros(d + 1), A_ub=A_ub, b_ub=np.full(A_ub.shape[0], -1.0),
+                    bounds=[(None, None)] * (d + 1), method=method, options=options)
 
 
 def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
@@ -104,7 +148,9 @@ def _solve_feasibility_lp(P, Q, *, feasibility_tol, strict=False):
     3. otherwise the margin form to the end: dual simplex, then interior point.
 
     Any other outcome (no optimal margin LP) raises :class:`SolverError` naming status
-    and message. Iteration limits, unlike time limits, keep the result reproducible.
+    and message. Iteration limits, unlike time limits, keep the result reproducible; the
+    only time limit is a caller's deadline (:func:`lp_deadline`), which ends the search
+    with :class:`LPOutOfTime` instead of an answer.
     """
     n_p, d = P.shape
     n_q = Q.shape[0]

@@ -113,3 +113,61 @@ def test_the_estimator_passes_its_limit_on(ticks):
     X, y = overlapping(1, 40, 3, 3)
     with pytest.raises(BudgetExceeded, match="time limit of 0 CPU s"):
         DirectProbe(time_limit=0).fit(X, y)
+
+
+# ---- one LP that outlasts the limit -------------------------------------------------------
+
+
+def test_an_lp_stops_at_the_deadline_of_its_block():
+    # HiGHS is handed the time left: with 1e-9 s of it, a real LP stops at once.
+    from geometry_helpers import nearly_touching_pair
+    from harness.geometry import separability
+
+    A, B = nearly_touching_pair(0, 3e-6, n=100, k=30)
+    with separability.lp_deadline(lambda: 0.0, 1e-9):
+        with pytest.raises(separability.LPOutOfTime):
+            separability._solve_feasibility_lp(A, B, feasibility_tol=1e-7)
+    with separability.lp_deadline(lambda: 5.0, 1.0):  # already past: no LP starts
+        with pytest.raises(separability.LPOutOfTime):
+            separability._solve_feasibility_lp(A, B, feasibility_tol=1e-7)
+    # Outside the block, and with no deadline, the same LP runs to its answer.
+    with separability.lp_deadline(lambda: 0.0, None):
+        answer = separability._solve_feasibility_lp(A, B, feasibility_tol=1e-7)
+    free = separability._solve_feasibility_lp(A, B, feasibility_tol=1e-7)
+    assert (answer is None) == (free is None)
+    if free is not None:
+        assert np.array_equal(answer[0], free[0]) and answer[1] == free[1]
+
+
+def test_directprobe_stops_inside_an_lp_that_outlasts_its_limit(monkeypatch):
+    # At tol 1e-9 one LP on PS-fxn's embedding layer ran for more than 20 minutes past a
+    # 600 s limit, which was checked only between oracle calls. Here every oracle call
+    # goes to the LP (the nearest-point solver "fails"), and the clock jumps past the
+    # deadline while HiGHS runs: the run stops with what it proved, within the LP.
+    from harness.exceptions import SolverError
+    from harness.geometry import separability
+
+    now = [0.0]
+    monkeypatch.setattr(oracle_mod, "CLOCK", lambda: now[0])
+
+    def no_solver(*args, **kwargs):
+        raise SolverError("forced: the LP decides")
+
+    monkeypatch.setattr(oracle_mod, "_hull_distance", no_solver)
+    real = separability.linprog
+    lps = []
+
+    def slow_linprog(c, options=None, **kwargs):
+        lps.append(options.get("time_limit"))
+        now[0] += 1000.0  # the LP outlasts the limit ...
+        res = real(c, options=options, **kwargs)
+        res.status, res.message = 1, "Time limit reached."  # ... and HiGHS says so
+        return res
+
+    monkeypatch.setattr(separability, "linprog", slow_linprog)
+    X, y = overlapping(1, 40, 3, 3)
+    with pytest.raises(BudgetExceeded) as stop:
+        cluster_labels(X, y, mode="reference", time_limit=600.0)
+    assert lps == [600.0]  # one LP, handed the whole limit, and nothing after it
+    monkeypatch.undo()
+    check_stop(cluster_labels(X, y, mode="reference"), stop.value)
