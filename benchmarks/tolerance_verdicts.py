@@ -6,12 +6,13 @@ Reads the ``evidence.json`` of runs of the same seeds at several tolerances
 1. the linear/non-linear decision of every layer each run read (F3's ``linear_before``
    and ``linear_after`` with the cluster counts, F7's ``layers_not_linear``), one row
    per (task, layer) where any run differs, and a count of the rows that agree;
-2. every cell whose verdict differs between the runs, with its headline numbers.
+2. every cell whose verdict differs between the runs.
 
 Usage::
 
-    python benchmarks/tolerance_verdicts.py 1e-4=/work/tau/1e-4/evidence.json \\
-        1e-6=reports/paper/evidence.json 1e-9=/work/tau/1e-9/evidence.json
+    harness verify --tier paper --seeds 0 --separability-tol 1e-4 --out paper-1e-4
+    python benchmarks/tolerance_verdicts.py 1e-4=paper-1e-4/evidence.json \\
+        1e-6=reports/paper/evidence.json
 
 A cell missing from a run (a task it did not select) is shown as ``-``.
 """
