@@ -446,3 +446,27 @@ def test_the_committed_paper_report_follows_from_the_committed_seed_records(tmp_
 
     assert verdicts(evidence) == verdicts(committed / "evidence.json")
     assert not (tmp_path / "no-store").exists()
+
+
+def test_the_analysis_code_fingerprint_covers_the_kernels(monkeypatch):
+    # A record names the code that computed its numbers; the kernels (DirectProbe, the
+    # probes, CKA) come in through the analysis modules, not the package's __init__.
+    from harness import fingerprints
+    from harness.fingerprints import harness_imports
+
+    covered = set()
+    for module in seed_records.analysis_modules():
+        covered.update(harness_imports(module))
+    assert {"harness.analyses.snapshot_geometry", "harness.analyses.probing",
+            "harness.analyses.similarity", "harness.geometry.separability",
+            "harness.geometry.clustering", "harness.probes.mlp"} <= covered
+    # Editing one kernel changes the fingerprint.
+    before = seed_records.analysis_code_fingerprint()
+    real = fingerprints.code_fingerprint
+
+    def edited(name):
+        return real(name) + ("x" if "harness.geometry.separability" in harness_imports(name)
+                             else "")
+
+    monkeypatch.setattr(fingerprints, "code_fingerprint", edited)
+    assert seed_records.analysis_code_fingerprint() != before

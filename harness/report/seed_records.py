@@ -45,7 +45,8 @@ def record_path(out_dir, seed):
 def analysis_code_fingerprint():
     """sha256 (12 hex) of the code that turns stored arrays into a claim's numbers.
 
-    That is the ``harness.analyses`` package with every harness module it imports
+    That is every module of the ``harness.analyses`` package (:func:`analysis_modules`)
+    with every harness module it imports
     (:func:`harness.fingerprints.code_fingerprint`), and the claims' own files:
     ``claims/_framework.py``, ``claims/_envelope.py`` and ``claims/test_*.py``. The
     deviation entries (``claims/deviations.py``) and the test plumbing are left out: they
@@ -53,12 +54,25 @@ def analysis_code_fingerprint():
     """
     from ..fingerprints import code_fingerprint
 
-    digest = hashlib.sha256(code_fingerprint("harness.analyses").encode())
+    # Every module of the package, not the package alone: its ``__init__`` imports only
+    # the workspace, and the kernels (geometry, probes, similarity) come in through the
+    # analysis modules.
+    digest = hashlib.sha256()
+    for module in analysis_modules():
+        digest.update(module.encode() + b"\0" + code_fingerprint(module).encode())
     claims = PROJECT_ROOT / "claims"
     for path in sorted([claims / "_framework.py", claims / "_envelope.py",
                         *claims.glob("test_*.py")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def analysis_modules():
+    """The modules of the ``harness.analyses`` package, sorted (each is fingerprinted with
+    every harness module it imports)."""
+    package = Path(__file__).resolve().parents[1] / "analyses"
+    return sorted(["harness.analyses"] + [f"harness.analyses.{p.stem}"
+                                          for p in package.glob("*.py") if p.stem != "__init__"])
 
 
 def protocol(tier_dict):
