@@ -179,6 +179,19 @@ def test_a_record_of_other_analysis_code_is_flagged(committed):
     assert "2 fine-tuning seeds (1, 0)" in line and "other analysis code" in line
 
 
+def test_a_report_from_records_draws_the_first_seed_this_code_recorded():
+    # Analyses are stored under their code's fingerprint: a seed recorded by other code
+    # has no arrays the report could read, so the figures come from a seed this code wrote.
+    old, new, partly = _record(0), _record(1), _record(2)
+    old["analysis_code"] = "0123456789ab"
+    assert seed_records.report_seed({0: old, 1: new}) == 1
+    # A cell kept from an earlier run by other code makes the seed a mixed one.
+    partly["cells"] = {name: {**cell, "recorded_by": {"analysis_code": "0123456789ab"}}
+                       for name, cell in partly["cells"].items()}
+    assert seed_records.report_seed({0: old, 2: partly}) == 0  # none current: the lowest
+    assert seed_records.report_seed({0: old, 1: new, 2: partly}) == 1
+
+
 def test_without_seed_records_only_the_computed_seeds_decide(monkeypatch):
     monkeypatch.setattr(_framework, "COMMITTED", {"dir": None, "by_tier": {},
                                                   "analysis_code": None})

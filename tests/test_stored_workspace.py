@@ -37,6 +37,13 @@ def test_an_analysis_not_in_the_store_raises_before_computing(tmp_path):
     assert not any(tmp_path.rglob("manifest.json"))
 
 
+def test_the_seed_read_by_default_is_the_one_given(tmp_path):
+    tier = TIER.with_selection(None, None, [0, 1, 2])
+    assert StoredWorkspace(tier, store=RunStore(tmp_path)).seed() == 0
+    stored = StoredWorkspace(tier, store=RunStore(tmp_path), seed=2)
+    assert stored.seed() == 2 and stored.seed(1) == 1
+
+
 def test_a_run_not_in_the_store_is_not_trained_and_asked_again_answers_at_once(tmp_path):
     stored = StoredWorkspace(TIER, store=RunStore(tmp_path))
     with pytest.raises(NotInStore, match="fine-tuning run .* not in the store"):

@@ -219,7 +219,8 @@ def run_from_records(args):
                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), **env}
     print("report: drawing the figures and tables from what the store holds ...",
           file=sys.stderr, flush=True)
-    ws = StoredWorkspace(tier, store=store, data_dir=data_dir)
+    ws = StoredWorkspace(tier, store=store, data_dir=data_dir,
+                         seed=seed_records.report_seed(committed))
     report = write_report(ws, records, out, provenance)
     print(_summary(records, summary, wall, time.time() - started, report, code,
                    claims_usage, usage()))

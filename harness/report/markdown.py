@@ -493,6 +493,8 @@ def write_report(ws, records, out_dir, provenance):
         "",
         "## Figures",
         "",
+        f"Drawn from fine-tuning seed {ws.seed()}.",
+        "",
     ]
     captions = {
         "fig2": "Fig. 2: minimum distance of the 3 most- and 3 least-rising labels over updates (top layer).",

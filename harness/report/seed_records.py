@@ -227,6 +227,26 @@ def read_record(path):
     return record
 
 
+def report_seed(committed):
+    """The committed seed whose stored arrays a report written from records draws.
+
+    Analyses are stored under the fingerprint of the code that computed them, so the
+    store holds a seed's arrays under this code only if this code recorded it. That is
+    the lowest seed all of whose cells this analysis code recorded; else the lowest seed
+    (its sections then say what the store lacks).
+
+    Parameters
+    ----------
+    committed : dict
+        ``{seed: record}``, as :func:`committed_records` returns.
+    """
+    code = analysis_code_fingerprint()
+    current = [seed for seed, record in sorted(committed.items())
+               if all((cell.get("recorded_by") or record)["analysis_code"] == code
+                      for cell in record["cells"].values())]
+    return (current or sorted(committed))[0]
+
+
 def committed_records(out_dir, tier_dict):
     """``{seed: record}`` of the records in ``out_dir/seeds`` (:func:`records_in`)."""
     return records_in(Path(out_dir) / SEEDS_DIR, tier_dict)

@@ -41,13 +41,20 @@ class StoredWorkspace(Workspace):
     """:class:`~harness.analyses.workspace.Workspace` over the store's contents only.
 
     Every lookup is the parent's; what it would compute raises :class:`NotInStore`
-    instead. An analysis result is looked up under the key :meth:`Workspace.cached`
+    instead. ``seed`` is the fine-tuning seed read when a section names none (for a
+    report from records, :func:`harness.report.seed_records.report_seed`). An analysis result is looked up under the key :meth:`Workspace.cached`
     stores it under, before ``compute`` could run.
     """
 
-    def __init__(self, tier, *, store=None, data_dir=None):
+    def __init__(self, tier, *, store=None, data_dir=None, seed=None):
         super().__init__(tier, store=store, data_dir=data_dir, progress=False)
         self.store = _ReadOnlyStore(self.store)
+        self._seed = tier.seeds[0] if seed is None else seed
+
+    def seed(self, seed=None):
+        """``seed``, or the seed this workspace reads by default (``seed=`` at construction,
+        else the tier's first)."""
+        return self._seed if seed is None else seed
 
     def run(self, model, task, seed=None):
         key = ("missing run", model, task, self.seed(seed))
