@@ -8,12 +8,18 @@ probes, claim cells) with the count done, the elapsed time and an ETA:
 * elsewhere (CI, ``nohup``, a log file), one plain line when a stage starts, at most one
   every ``log_every`` seconds while it runs, and one when it ends; nothing is redrawn.
 
+A unit that reports nothing while it runs (a probe grid: tens of minutes at paper scale)
+runs inside :meth:`StageProgress.working`, which says what is running and for how long,
+so that a long unit is not taken for a hang.
+
 Work running elsewhere (Ray workers) reports through the same ``advance`` calls; see
 :mod:`harness.executor`.
 """
 
 import sys
+import threading
 import time
+from contextlib import contextmanager
 
 from tqdm.auto import tqdm
 
@@ -87,6 +93,38 @@ class StageProgress:
     def set_done(self, stage, n):
         """Set the count of ``stage`` (for reports that send absolute numbers)."""
         self.advance(stage, n - self.done.get(stage, 0))
+
+    @contextmanager
+    def working(self, stage, what):
+        """While a unit of ``stage`` runs in this process, say so: off a terminal, a line
+        every ``log_every`` seconds (``[stage] done/total ...; on WHAT for M:SS``); on a
+        terminal, the stage's bar shows ``on WHAT for M:SS``, redrawn every second."""
+        if not self.enabled:
+            yield
+            return
+        stop, started = threading.Event(), time.monotonic()
+
+        def running():
+            return f"on {what} for {_clock(time.monotonic() - started)}"
+
+        def beat():
+            while not stop.wait(1.0 if self.live else self.log_every):
+                bar = self._bar(stage)
+                if bar is not None:
+                    bar.set_postfix_str(running())
+                else:
+                    self.write(f"{self.line(stage)}; {running()}")
+
+        thread = threading.Thread(target=beat, name="progress-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            bar = self._bar(stage)
+            if bar is not None:
+                bar.set_postfix_str("")
 
     def line(self, stage):
         """``stage  done/total unit  elapsed, ETA`` (the log form of a bar)."""

@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 
 from harness.commands.verify import _CellFollower, cell_line
 from harness.progress import StageProgress
@@ -67,3 +68,24 @@ def test_cell_line_names_claim_cell_verdict_and_headline():
                       "headline": "90.1 → 89.0", "seconds": 3})
     assert line.split()[:3] == ["F1", "tiny-minilm-l6-pos", "deviates"]
     assert line.endswith("90.1 → 89.0  (3 s)")
+
+
+def test_a_unit_that_reports_nothing_is_said_to_be_running_until_it_ends():
+    out = io.StringIO()
+    progress = StageProgress(out, log_every=0.05)
+    progress.add_total("probes", 2)
+    with progress.working("probes", "probes/minilm-l6/pos/seed0"):
+        time.sleep(0.3)  # a probe grid that says nothing for a while
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2, lines
+    assert all(line.startswith("[probes] 0/2 probe") and "; on probes/minilm-l6/pos/seed0 for "
+               in line for line in lines)
+    time.sleep(0.15)
+    assert out.getvalue().splitlines() == lines  # nothing once the unit has ended
+
+
+def test_a_disabled_progress_says_nothing_of_running_units():
+    out = io.StringIO()
+    with StageProgress(out, enabled=False, log_every=0.01).working("probes", "u"):
+        time.sleep(0.05)
+    assert out.getvalue() == ""

@@ -17,7 +17,11 @@ def run_serial(context, units, progress, summary):
             down.add(unit.id)
             continue
         try:
-            result = execute(context, unit, progress.advance)
+            if unit.kind == "finetune":  # reports its updates and snapshots itself
+                result = execute(context, unit, progress.advance)
+            else:
+                with progress.working(unit.stage, unit.id):
+                    result = execute(context, unit, progress.advance)
         except Exception as err:  # recorded and reported; the claim run will show it too
             logger.exception("unit %s failed", unit.id)
             summary.failed[unit.id] = f"{type(err).__name__}: {err}"
