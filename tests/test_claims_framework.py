@@ -344,7 +344,11 @@ def _committed_paper_evidence(key):
     entries = [r["cells"][f"{key[0]}|{key[1]}"] for r in records.values()
                if f"{key[0]}|{key[1]}" in r["cells"]]
     assert entries, f"{'/'.join(key)} is recorded as a paper-tier deviation but no committed seed has it"
-    per_seed = [Evidence(key[0], Cell(**e["cell"])).decide(e["holds"], e["rule"], **e["numbers"])
+    # As the claim run reads a record (claims/_framework.committed_evidence): a seed whose
+    # unit stopped at its budget, or where the rule did not apply, stays so.
+    per_seed = [Evidence(key[0], Cell(**e["cell"]), holds=e["holds"], rule=e["rule"],
+                         numbers=dict(e["numbers"]), not_applicable=e.get("not_applicable") or "",
+                         not_run=e.get("not_run") or "")
                 for e in entries]
     return combine(per_seed, [r["seed"] for r in records.values()
                               if f"{key[0]}|{key[1]}" in r["cells"]])
