@@ -31,11 +31,13 @@ PROBE = ("probe accuracies: 2 points, above the largest difference measured betw
 _TINY = "tiny-minilm-l6"
 _PAPER = "paper-minilm-l6"
 
-# The paper tier has one committed seed so far (reports/paper/seeds): its entries keep that
-# seed's numbers with the tiny tier's machine margin. A second seed moves the means by far
-# more, and the entry then fails until it states the spread measured over the seeds.
-PAPER = ("one seed committed: its recorded numbers, geometric ones +- 1e-3 (the tiny tier's "
-         "machine margin); to be widened to the spread over seeds when more are committed")
+# The paper tier's entries keep the numbers the claim run decides on: the means over the
+# committed seeds of the cell's task (reports/paper/seeds; two seeds for POS and DEP, one
+# for the other tasks so far), with the tiny tier's machine margin. A label list that
+# differs between seeds is kept per seed. A seed added moves the means by more than the
+# margin, and the entry then fails until it is rewritten from the records.
+PAPER = ("the means over the committed seeds, geometric ones +- 1e-3 (the tiny tier's "
+         "machine margin); a label list that differs between seeds is kept per seed")
 
 
 def _f7_top_below_floor(similarity_end_by_layer, tolerance=GEOMETRY, model="this small model"):
@@ -151,22 +153,26 @@ DEVIATIONS = {
              "little; on full data a label split across clusters stays split, and one more "
              "cluster appears"),
     ("F5", f"{_PAPER}-dep-L1"): Deviation(
-        expect={"n_compared": 39, "n_grew": 37, "labels_not_grown": ["cc:preconj", "expl"],
-                "mean_change": within(0.25578, GEOMETRY_TOL)},
+        expect={"n_compared": 39, "n_grew": 36.5,
+                "labels_not_grown": [["cc:preconj", "expl"], ["cc:preconj", "expl", "iobj"]],
+                "mean_change": within(0.26757, GEOMETRY_TOL)},
         tolerance=PAPER + "; counts and labels exact",
         note="a lower layer (extension): rare relations whose nearest relation comes closer"),
     ("F5", f"{_PAPER}-dep-L2"): Deviation(
-        expect={"n_compared": 39, "n_grew": 37, "labels_not_grown": ["nmod:npmod", "obl:npmod"],
-                "mean_change": within(1.01455, GEOMETRY_TOL)},
+        expect={"n_compared": 39, "n_grew": 37,
+                "labels_not_grown": [["nmod:npmod", "obl:npmod"], ["cc:preconj", "nmod:npmod"]],
+                "mean_change": within(1.03363, GEOMETRY_TOL)},
         tolerance=PAPER + "; counts and labels exact",
         note="a lower layer (extension): rare relations whose nearest relation comes closer"),
     ("F5", f"{_PAPER}-dep-L5"): Deviation(
-        expect={"n_compared": 39, "n_grew": 38, "labels_not_grown": ["obl:npmod"],
-                "mean_change": within(4.87248, GEOMETRY_TOL)},
+        expect={"n_compared": 39, "n_grew": 38.5, "labels_not_grown": [["obl:npmod"], []],
+                "mean_change": within(4.87001, GEOMETRY_TOL)},
         tolerance=PAPER + "; counts and labels exact",
-        note="a lower layer (extension): one rare relation whose nearest relation comes closer"),
+        note="a lower layer (extension): on one seed a rare relation's nearest relation "
+             "comes closer, on the other every relation moves away from its nearest; the "
+             "rule needs a strict majority of the seeds"),
     ("F7", f"{_PAPER}-dep"): _f7_top_below_floor(
-        [0.99970, 0.98889, 0.92020, 0.80248, 0.66554, 0.41262, 0.20296], tolerance=PAPER,
+        [0.99970, 0.98806, 0.92151, 0.80096, 0.66624, 0.42695, 0.19894], tolerance=PAPER,
         model="this model"),
     ("F2", f"{_PAPER}-ps-role"): Deviation(
         expect={"similarity_before": within(0.39349, GEOMETRY_TOL),
