@@ -41,9 +41,10 @@ class StoredWorkspace(Workspace):
     """:class:`~harness.analyses.workspace.Workspace` over the store's contents only.
 
     Every lookup is the parent's; what it would compute raises :class:`NotInStore`
-    instead. ``seed`` is the fine-tuning seed read when a section names none (for a
-    report from records, :func:`harness.report.seed_records.report_seed`). An analysis result is looked up under the key :meth:`Workspace.cached`
-    stores it under, before ``compute`` could run.
+    instead. An analysis result is looked up under the key :meth:`Workspace.cached`
+    stores it under, before ``compute`` could run. ``seed`` is the fine-tuning seed read
+    when a section names none (for a report from records,
+    :func:`harness.report.seed_records.report_seed`).
     """
 
     def __init__(self, tier, *, store=None, data_dir=None, seed=None):
