@@ -32,10 +32,10 @@ _TINY = "tiny-minilm-l6"
 _PAPER = "paper-minilm-l6"
 
 # The paper tier's entries keep the numbers the claim run decides on: the means over the
-# committed seeds of the cell's task (reports/paper/seeds; two seeds for POS and DEP, one
-# for the other tasks so far), with the tiny tier's machine margin. A label list that
-# differs between seeds is kept per seed. A seed added moves the means by more than the
-# margin, and the entry then fails until it is rewritten from the records.
+# committed seeds of the cell's task (reports/paper/seeds; two seeds for POS, DEP and
+# PS-role, one for the other tasks so far), with the tiny tier's machine margin. A label
+# list that differs between seeds is kept per seed. A seed added moves the means by more
+# than the margin, and the entry then fails until it is rewritten from the records.
 PAPER = ("the means over the committed seeds, geometric ones +- 1e-3 (the tiny tier's "
          "machine margin); a label list that differs between seeds is kept per seed")
 
@@ -176,24 +176,26 @@ DEVIATIONS = {
         model="this model"),
     ("F2", f"{_PAPER}-ps-role"): Deviation(
         expect={"similarity_before": within(0.39349, GEOMETRY_TOL),
-                "similarity_after": within(0.42521, GEOMETRY_TOL),
+                "similarity_after": within(0.43733, GEOMETRY_TOL),
                 "n_common_labels_before": 40, "n_pairs_before": 276},
         tolerance=PAPER + "; counts exact",
         note="train and test grow more alike on the full data too, as on the tiny tier: "
              "the opposite of the paper's divergence"),
     ("F5", f"{_PAPER}-ps-role-L0"): Deviation(
-        expect={"n_compared": 29, "n_grew": 25,
-                "labels_not_grown": ["p.Agent", "p.Locus", "p.SocialRel", "p.Time"],
-                "mean_change": within(0.21332, GEOMETRY_TOL)},
+        expect={"n_compared": 29, "n_grew": 27,
+                "labels_not_grown": [["p.Agent", "p.Locus", "p.SocialRel", "p.Time"], []],
+                "mean_change": within(0.22529, GEOMETRY_TOL)},
         tolerance=PAPER + "; counts and labels exact",
         note="the embedding layer (extension): context-free vectors of prepositions that "
-             "fine-tuning barely moves; a few labels' nearest neighbours come closer"),
+             "fine-tuning barely moves; on one seed a few labels' nearest neighbours come "
+             "closer, on the other every label moves away from its nearest; the rule needs "
+             "a strict majority of the seeds"),
     ("F7", f"{_PAPER}-ps-role"): Deviation(
         expect={"similarity_end_by_layer": within(
-                    [0.99958, 0.99594, 0.92644, 0.84714, 0.71651, 0.48305, 0.42370],
+                    [0.99956, 0.99495, 0.92547, 0.83678, 0.71486, 0.47459, 0.40263],
                     GEOMETRY_TOL),
                 "layers_compared": [1, 2, 3, 4, 5, 6], "n_order_violations": 2,
-                "max_order_excess": within(0.02396, GEOMETRY_TOL)},
+                "max_order_excess": within(0.02761, GEOMETRY_TOL)},
         tolerance=PAPER + "; layer lists and counts exact",
         note="the top two layers fall below the floor at the end, and at two early "
              "snapshots the top layer is briefly more similar to its original than the "
