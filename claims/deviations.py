@@ -32,10 +32,10 @@ _TINY = "tiny-minilm-l6"
 _PAPER = "paper-minilm-l6"
 
 # The paper tier's entries keep the numbers the claim run decides on: the means over the
-# committed seeds of the cell's task (reports/paper/seeds; two seeds for POS, DEP and
-# PS-role, one for the other tasks so far), with the tiny tier's machine margin. A label
-# list that differs between seeds is kept per seed. A seed added moves the means by more
-# than the margin, and the entry then fails until it is rewritten from the records.
+# committed seeds of the cell's task (reports/paper/seeds; two seeds for every task but
+# TREC-50 so far), with the tiny tier's machine margin. A label list that differs between
+# seeds is kept per seed. A seed added moves the means by more than the margin, and the
+# entry then fails until it is rewritten from the records.
 PAPER = ("the means over the committed seeds, geometric ones +- 1e-3 (the tiny tier's "
          "machine margin); a label list that differs between seeds is kept per seed")
 
@@ -201,21 +201,35 @@ DEVIATIONS = {
              "snapshots the top layer is briefly more similar to its original than the "
              "layer below it, by a little more than the margin"),
     ("F3", f"{_PAPER}-ps-fxn-L0"): Deviation(
-        expect={"clusters_before": 38, "clusters_after": 38, "n_labels": 36,
+        expect={"clusters_before": 38, "clusters_after": 37.5, "n_labels": 36,
                 "linear_before": False, "linear_after": False, "dropped_duplicates": 3232},
-        tolerance="counts and flags: exact",
+        tolerance="counts and flags: exact (means over the committed seeds)",
         note="the embedding layer (extension): context-free vectors of the same prepositions "
-             "carry several functions; fine-tuning leaves its clusters as they were"),
+             "carry several functions; on one seed fine-tuning leaves its clusters as they "
+             "were, on the other it merges one; the rule needs a strict majority of the "
+             "seeds"),
+    ("F6", f"{_PAPER}-ps-fxn-ps-role"): Deviation(
+        expect={"n_rose": 37, "n_fell": 1, "n_compared": 38,
+                "mean_change": within(1.99707, GEOMETRY_TOL),
+                "same_task_mean_change": within(12.71074, GEOMETRY_TOL),
+                "original_acc": within(77.243, PROBE_TOL), "tuned_acc": within(83.370, PROBE_TOL),
+                "same_task_acc": within(83.501, PROBE_TOL)},
+        tolerance=f"{PAPER}; {PROBE}; counts exact",
+        note="fine-tuning on PS-role moves the PS-fxn labels apart, less than fine-tuning on "
+             "PS-fxn itself, as in the paper; but on one seed the PS-fxn probe after PS-role "
+             "comes out a little above the same-task probe, within the spread of the probes' "
+             "initialisations, so the rule holds on one seed of two and has no majority"),
     ("F7", f"{_PAPER}-ps-fxn"): Deviation(
-        expect={"similarity_end_by_layer": within(
-                    [None, 0.99661, 0.93579, 0.77516, 0.66555, 0.38770, 0.35963],
-                    GEOMETRY_TOL),
+        # The by-layer similarities hold a None (the embedding layer is not linear), so
+        # the seeds' lists are not averaged; the entry keeps the top and lowest layers.
+        expect={"similarity_top": within(0.36766, GEOMETRY_TOL),
+                "similarity_lowest": within(0.99617, GEOMETRY_TOL),
                 "layers_compared": [1, 2, 3, 4, 5, 6], "layers_not_linear": [0],
-                "n_order_violations": 3, "max_order_excess": within(0.07065, GEOMETRY_TOL)},
+                "n_order_violations": 2.5, "max_order_excess": within(0.06655, GEOMETRY_TOL)},
         tolerance=PAPER + "; layer lists and counts exact",
         note="the top two layers fall below the floor at the end, and in the first hundred "
              "updates the top layer is more similar to its original than the layer below it "
-             "at three snapshots"),
+             "at a few snapshots"),
     ("F4", f"{_PAPER}-trec-50"): Deviation(
         expect={"clusters_before": 50, "clusters_after": 50, "n_labels": 50,
                 "linear_before": True, "linear_after": True, "dropped_duplicates": 2},
