@@ -32,10 +32,11 @@ _TINY = "tiny-minilm-l6"
 _PAPER = "paper-minilm-l6"
 
 # The paper tier's entries keep the numbers the claim run decides on: the means over the
-# committed seeds of the cell's task (reports/paper/seeds; two seeds for every task but
-# TREC-50 so far), with the tiny tier's machine margin. A label list that differs between
-# seeds is kept per seed. A seed added moves the means by more than the margin, and the
-# entry then fails until it is rewritten from the records.
+# committed seeds of the cell's task (reports/paper/seeds; seeds 0 and 1 of every task,
+# seed 1 alone for X2, which needs every task in one run), with the tiny tier's machine
+# margin. A label list that differs between seeds is kept per seed. A seed added moves the
+# means by more than the margin, and the entry then fails until it is rewritten from the
+# records.
 PAPER = ("the means over the committed seeds, geometric ones +- 1e-3 (the tiny tier's "
          "machine margin); a label list that differs between seeds is kept per seed")
 
@@ -239,4 +240,24 @@ DEVIATIONS = {
              "included, splits them over many more clusters than labels before and a few "
              "more after; this checkpoint is a sentence-embedding fine-tune, not a "
              "pre-trained BERT (whether that is why is not tested here)"),
+    ("F8", f"{_PAPER}-trec-50"): Deviation(
+        expect={"spread_by_layer": within(
+                    [0.0, 0.02031, 0.01982, 0.01525, 0.16488, 6.70543, 13.93237], GEOMETRY_TOL),
+                "spearman": within(0.8, GEOMETRY_TOL)},
+        tolerance=PAPER,
+        note="the spread grows by orders of magnitude in the top two layers, as in the paper, "
+             "but the lower layers barely move and their order differs between seeds, so the "
+             "rank test over the layers sits at its significance threshold: it passes on one "
+             "seed and not on the other, and the rule needs a strict majority of the seeds"),
+    ("X2", f"{_PAPER}-dep-vs-trec-50"): Deviation(
+        expect={"dep_first_below": 4, "trec_first_below": 3,
+                "dep_cka_by_layer": within(
+                    [0.93262, 0.75995, 0.54335, 0.41632, 0.33475, 0.15484], GEOMETRY_TOL),
+                "trec_cka_by_layer": within(
+                    [0.73660, 0.68045, 0.45392, 0.18498, 0.14412, 0.06220], GEOMETRY_TOL)},
+        tolerance=PAPER + "; layers exact",
+        note="the question task's [CLS] vectors fall below the threshold one layer lower than "
+             "the dependency task's tokens, the reverse of Merchant et al.; as on the tiny "
+             "tier, a likely reason is that this checkpoint was trained with mean pooling, so "
+             "its [CLS] vector was no sentence representation to keep"),
 }

@@ -6,7 +6,7 @@ import pytest
 from snapshot_workspace import SnapshotWorkspace, blobs
 
 from harness.report.figures import extreme_labels, fig6_cka_by_layer
-from harness.report.markdown import cka_section
+from harness.report.markdown import cka_section, figure_not_drawn
 from harness.store import RunStore
 
 
@@ -66,3 +66,20 @@ def test_two_tiers_side_by_side_give_each_tiers_verdict_per_cell():
     assert rows["| **F3**"] == "| **F3** | n/a / FAILS |  |"
     assert rows["| **F6**"] == "| **F6** |  | deviates, holds / - |"
     assert table.startswith("| finding (tiny / paper) | pos | ps-fxn |")
+
+
+@pytest.mark.parametrize("name, tasks, drawn", [
+    ("fig2_min_distance.png", ["trec-50"], False),
+    ("fig4_layer_similarity.png", ["trec-50"], False),
+    ("fig2_min_distance.png", ["trec-50", "dep"], True),
+    ("fig3_centroid_paths.png", ["dep"], False),
+    ("fig5_centroid_differences.png", ["pos"], True),
+    ("fig6_cka_by_layer.png", ["trec-50"], True),
+])
+def test_a_figure_with_no_selected_task_to_draw_says_why_instead_of_failing(name, tasks, drawn):
+    # A run over TREC-50 alone once logged a matplotlib traceback ("Number of columns must
+    # be a positive integer, not 0") for Figs. 2 and 4.
+    reason = figure_not_drawn(name, tasks)
+    assert (reason is None) == drawn
+    if not drawn:
+        assert reason

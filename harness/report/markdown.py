@@ -386,6 +386,20 @@ def cka_section(ws, model=None):
     return "\n".join(lines)
 
 
+def figure_not_drawn(name, tasks):
+    """Why figure ``name`` has nothing to draw for the selected ``tasks`` (None: it has).
+
+    Figs. 3 and 5 are drawn for POS only, as in the paper (a task not selected is never
+    fine-tuned for a figure); Figs. 2 and 4 for the tasks whose last layer the paper
+    finds linear, every task but TREC-50.
+    """
+    if name.startswith(("fig3", "fig5")) and "pos" not in tasks:
+        return "pos is not among the selected tasks"
+    if name.startswith(("fig2", "fig4")) and not [t for t in tasks if t != "trec-50"]:
+        return "drawn for the tasks with a linear last layer, and trec-50 is the only one selected"
+    return None
+
+
 def write_report(ws, records, out_dir, provenance):
     """Write ``REPORT.md`` and the figures into ``out_dir``; returns the report path.
 
@@ -410,9 +424,9 @@ def write_report(ws, records, out_dir, provenance):
         ("fig6_cka_by_layer.png",
          lambda p: figures.fig6_cka_by_layer(ws, model, list(ws.tier.tasks), p)),
     ):
-        if name.startswith(("fig3", "fig5")) and "pos" not in tier_tasks:
-            # Drawn for POS only (as in the paper); never fine-tune a task not selected.
-            figs.append(f"{name} (not drawn: pos is not among the selected tasks)")
+        reason = figure_not_drawn(name, tier_tasks)
+        if reason:
+            figs.append(f"{name} (not drawn: {reason})")
             continue
         try:
             draw(out / name)
