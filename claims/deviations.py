@@ -32,11 +32,11 @@ _TINY = "tiny-minilm-l6"
 _PAPER = "paper-minilm-l6"
 
 # The paper tier's entries keep the numbers the claim run decides on: the means over the
-# committed seeds of the cell's task (reports/paper/seeds; seeds 0 and 1 of every task,
-# seed 1 alone for X2, which needs every task in one run), with the tiny tier's machine
-# margin. A label list that differs between seeds is kept per seed. A seed added moves the
-# means by more than the margin, and the entry then fails until it is rewritten from the
-# records.
+# committed seeds of the cell's task (reports/paper/seeds; seeds 0 and 1 of every task and
+# seed 2 of some, seed 1 alone for X2, which needs every task in one run), with the tiny
+# tier's machine margin. A label list that differs between seeds is kept per seed. A seed
+# added moves the means by more than the margin, and the entry then fails until it is
+# rewritten from the records.
 PAPER = ("the means over the committed seeds, geometric ones +- 1e-3 (the tiny tier's "
          "machine margin); a label list that differs between seeds is kept per seed")
 
