@@ -154,26 +154,28 @@ DEVIATIONS = {
              "little; on full data a label split across clusters stays split, and one more "
              "cluster appears"),
     ("F5", f"{_PAPER}-dep-L1"): Deviation(
-        expect={"n_compared": 39, "n_grew": 36.5,
-                "labels_not_grown": [["cc:preconj", "expl"], ["cc:preconj", "expl", "iobj"]],
-                "mean_change": within(0.26757, GEOMETRY_TOL)},
-        tolerance=PAPER + "; counts and labels exact",
+        expect={"n_compared": 39, "n_grew": within(36.33333, GEOMETRY_TOL),
+                "labels_not_grown": [["cc:preconj", "expl"], ["cc:preconj", "expl", "iobj"],
+                                     ["cc:preconj", "expl", "iobj"]],
+                "mean_change": within(0.27129, GEOMETRY_TOL)},
+        tolerance=PAPER + "; labels exact",
         note="a lower layer (extension): rare relations whose nearest relation comes closer"),
     ("F5", f"{_PAPER}-dep-L2"): Deviation(
         expect={"n_compared": 39, "n_grew": 37,
-                "labels_not_grown": [["nmod:npmod", "obl:npmod"], ["cc:preconj", "nmod:npmod"]],
-                "mean_change": within(1.03363, GEOMETRY_TOL)},
+                "labels_not_grown": [["nmod:npmod", "obl:npmod"], ["cc:preconj", "nmod:npmod"],
+                                     ["cc:preconj", "nmod:npmod"]],
+                "mean_change": within(1.04129, GEOMETRY_TOL)},
         tolerance=PAPER + "; counts and labels exact",
         note="a lower layer (extension): rare relations whose nearest relation comes closer"),
     ("F5", f"{_PAPER}-dep-L5"): Deviation(
-        expect={"n_compared": 39, "n_grew": 38.5, "labels_not_grown": [["obl:npmod"], []],
-                "mean_change": within(4.87001, GEOMETRY_TOL)},
+        expect={"n_compared": 39, "n_grew": 38,
+                "labels_not_grown": [["obl:npmod"], [], ["nmod:npmod", "obl:npmod"]],
+                "mean_change": within(4.90338, GEOMETRY_TOL)},
         tolerance=PAPER + "; counts and labels exact",
-        note="a lower layer (extension): on one seed a rare relation's nearest relation "
-             "comes closer, on the other every relation moves away from its nearest; the "
-             "rule needs a strict majority of the seeds"),
+        note="a lower layer (extension): on two seeds of three a rare relation's nearest "
+             "relation comes closer, on the other every relation moves away from its nearest"),
     ("F7", f"{_PAPER}-dep"): _f7_top_below_floor(
-        [0.99970, 0.98806, 0.92151, 0.80096, 0.66624, 0.42695, 0.19894], tolerance=PAPER,
+        [0.99968, 0.98791, 0.92167, 0.80674, 0.67370, 0.43491, 0.20875], tolerance=PAPER,
         model="this model"),
     ("F2", f"{_PAPER}-ps-role"): Deviation(
         expect={"similarity_before": within(0.39349, GEOMETRY_TOL),
