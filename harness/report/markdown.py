@@ -386,6 +386,12 @@ def cka_section(ws, model=None):
     return "\n".join(lines)
 
 
+def linear_tasks(tasks):
+    """The tasks whose last layer the paper finds linear: every task but TREC-50 (the ones
+    Figs. 2 and 4 draw)."""
+    return [t for t in tasks if t != "trec-50"]
+
+
 def figure_not_drawn(name, tasks):
     """Why figure ``name`` has nothing to draw for the selected ``tasks`` (None: it has).
 
@@ -395,7 +401,7 @@ def figure_not_drawn(name, tasks):
     """
     if name.startswith(("fig3", "fig5")) and "pos" not in tasks:
         return "pos is not among the selected tasks"
-    if name.startswith(("fig2", "fig4")) and not [t for t in tasks if t != "trec-50"]:
+    if name.startswith(("fig2", "fig4")) and not linear_tasks(tasks):
         return "drawn for the tasks with a linear last layer, and trec-50 is the only one selected"
     return None
 
@@ -409,16 +415,16 @@ def write_report(ws, records, out_dir, provenance):
     out.mkdir(parents=True, exist_ok=True)
     model = ws.tier.models[0]
     n = ws.n_layers(model)
-    linear_tasks = [t for t in ws.tier.tasks if t != "trec-50"]
+    linear = linear_tasks(ws.tier.tasks)
     tier_tasks = ws.tier.tasks
     figs = []
     for name, draw in (
         ("fig2_min_distance.png",
-         lambda p: figures.fig2_min_distance(ws, model, linear_tasks, n, p)),
+         lambda p: figures.fig2_min_distance(ws, model, linear, n, p)),
         ("fig3_centroid_paths.png",
          lambda p: figures.fig3_centroid_paths(ws, model, "pos", [1, n], p)),
         ("fig4_layer_similarity.png",
-         lambda p: figures.fig4_layer_similarity(ws, model, linear_tasks, p)),
+         lambda p: figures.fig4_layer_similarity(ws, model, linear, p)),
         ("fig5_centroid_differences.png",
          lambda p: figures.fig5_centroid_differences(ws, model, "pos", p)),
         ("fig6_cka_by_layer.png",
